@@ -1,0 +1,400 @@
+"""N cold starts of a handler in fresh interpreters → init times and per-dependency costs."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import platform
+import py_compile
+import shutil
+import statistics
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import importtime
+from .distributions import (
+    FUNCTION,
+    KIND_FUNCTION,
+    UNRESOLVED,
+    Attribution,
+    DependencyRef,
+    Footprint,
+    SizeCache,
+    bytecode_fraction,
+    footprint,
+    walk_files,
+)
+from .environment import INIT_LIMIT_S, EnvironmentSpec, ExecutionEnvironment, layer_paths
+from .errors import FunctionInitError, UsageError
+from .models import (
+    AnalyzeResult,
+    DependencyCost,
+    ImportTreeNode,
+    InitFailure,
+    PackageSummary,
+    SampleStats,
+)
+from .package import cache_root, resolve_function, runtime_dir, task_root_for
+from .progress import NoProgress, Progress
+
+ZIPPED_LIMIT = 50 * 1024 * 1024  # direct upload
+UNZIPPED_LIMIT = 250 * 1024 * 1024  # function and layers together
+
+
+@dataclass(frozen=True)
+class AnalyzeRequest:
+    path: Path
+    handler: str | None = None
+    runs: int = 10
+    warmup: int = 1
+    build: bool = True
+    layers: tuple[Path, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    bytecode_runs: int = 3
+    init_limit_s: float = INIT_LIMIT_S
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """One measured init: its duration and the import trace it printed."""
+
+    init_ms: float
+    trace: importtime.ImportTrace
+
+
+def _function_output(environment: ExecutionEnvironment) -> str:
+    """What the function printed, without the -X importtime rows that share its stderr."""
+    stderr = "\n".join(
+        line for line in environment.stderr_text().splitlines() if "import time:" not in line
+    )
+    return "\n".join(part for part in (environment.init_output().rstrip(), stderr.rstrip()) if part)
+
+
+def cold_start(spec: EnvironmentSpec) -> tuple[ColdStart, InitFailure | None]:
+    """Spawn one environment, wait for the end of its init, kill it; report how init went."""
+    environment = ExecutionEnvironment(spec)
+    try:
+        outcome = environment.start()
+    finally:
+        environment.kill()
+    trace = importtime.parse(environment.stderr_text())
+    failure = None
+    if not outcome.ok:
+        error = outcome.error or {}
+        failure = InitFailure(
+            status=outcome.status,
+            error_type=str(error["errorType"]) if "errorType" in error else None,
+            message=outcome.describe,
+            output=_function_output(environment),
+        )
+    return ColdStart(outcome.init_ms, trace), failure
+
+
+def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> AnalyzeResult:
+    """Run ``request.runs`` cold starts after a warm-up and attribute their import time."""
+    progress = progress or NoProgress()
+    if request.runs < 1:
+        raise UsageError("--runs must be at least 1")
+    for layer in request.layers:
+        if not layer.is_dir():
+            raise UsageError(f"--layer {layer}: not a directory")
+    source = resolve_function(request.path, request.handler)
+    if source.needs_build and request.build:
+        progress.start(f"building {source.path.name} (pip install -r requirements.txt)")
+    task_root = task_root_for(source, build=request.build, cache=request.cache_dir)
+    progress.finish()
+    spec = EnvironmentSpec(
+        handler=source.handler,
+        task_root=task_root,
+        runtime_dir=runtime_dir(request.cache_dir),
+        layers=request.layers,
+        user_env=dict(request.env),
+        importtime=True,
+        merge_stderr=False,
+        init_limit_s=request.init_limit_s,
+    )
+    layer_dirs = [p for layer in request.layers for p in layer_paths(layer)]
+    attribution = Attribution(task_root, layer_dirs, spec.runtime_dir)
+
+    total = request.warmup + request.runs
+    progress.start(f"cold starts of {source.handler}", total)
+    starts: list[ColdStart] = []
+    for index in range(total):
+        start, failure = cold_start(spec)
+        progress.advance()
+        if failure is not None:
+            progress.finish()
+            partial = _result(source, task_root, request, [start], attribution, None, failure)
+            raise FunctionInitError(
+                f"the function failed at init: {failure.message}",
+                function_output=failure.output,
+                partial=partial,
+            )
+        if index >= request.warmup:
+            starts.append(start)
+    progress.finish()
+
+    penalty = None
+    if request.bytecode_runs > 0:
+        progress.start("bytecode penalty", request.bytecode_runs)
+        penalty = _bytecode_penalty(spec, starts, attribution, request, progress)
+        progress.finish()
+    return _result(source, task_root, request, starts, attribution, penalty, None)
+
+
+# -- bytecode ---------------------------------------------------------------------------------
+def _imported_sources(starts: Sequence[ColdStart], attribution: Attribution) -> list[Path]:
+    modules = {row.module for start in starts for row in start.trace.rows}
+    return [f for f in map(attribution.source_file, sorted(modules)) if f is not None]
+
+
+def _compile_into(prefix: Path, sources: Sequence[Path]) -> None:
+    """Write .pyc files for ``sources`` where PYTHONPYCACHEPREFIX=prefix will look for them."""
+    saved = sys.pycache_prefix
+    sys.pycache_prefix = str(prefix)
+    try:
+        for source in sources:
+            cfile = importlib.util.cache_from_source(str(source))
+            try:
+                if os.path.getmtime(cfile) >= os.path.getmtime(source):
+                    continue
+            except OSError:
+                pass
+            try:
+                py_compile.compile(str(source), cfile=cfile, doraise=True)
+            except (py_compile.PyCompileError, OSError):
+                continue  # a file that does not compile costs the same either way
+    finally:
+        sys.pycache_prefix = saved
+
+
+def _bytecode_penalty(
+    spec: EnvironmentSpec,
+    starts: Sequence[ColdStart],
+    attribution: Attribution,
+    request: AnalyzeRequest,
+    progress: Progress,
+) -> float | None:
+    """What init costs when the package's .py files have no bytecode, against when they have it.
+
+    Both sides run under PYTHONPYCACHEPREFIX with the standard library and runtime compiled, so
+    only the package's own bytecode differs. The side the package already ships is the main runs.
+    """
+    sources = _imported_sources(starts, attribution)
+    package_roots = [spec.task_root, *[p for layer in spec.layers for p in layer_paths(layer)]]
+
+    def in_package(path: Path) -> bool:
+        return any(path.is_relative_to(root) for root in package_roots)
+
+    key = hashlib.sha256(str(spec.task_root).encode()).hexdigest()[:16]
+    base = (request.cache_dir or cache_root()) / "pycache" / key
+    without = base / "without-package"
+    _compile_into(without, [s for s in sources if not in_package(s)])
+    shipped = bytecode_fraction(spec.task_root) >= 0.5
+    if shipped:
+        compare_to = without
+    else:
+        compare_to = base / "with-package"
+        if compare_to.exists():
+            shutil.rmtree(compare_to)
+        shutil.copytree(without, compare_to, symlinks=True)
+        _compile_into(compare_to, [s for s in sources if in_package(s)])
+    samples = []
+    for _ in range(request.bytecode_runs):
+        start, failure = cold_start(replace(spec, pycache_prefix=compare_to))
+        progress.advance()
+        if failure is not None:
+            return None
+        samples.append(start.init_ms)
+    main = statistics.median(s.init_ms for s in starts)
+    other = statistics.median(samples)
+    return round(other - main if shipped else main - other, 3)
+
+
+# -- aggregation ------------------------------------------------------------------------------
+def _node_dependency(attribution: Attribution, module: str, parent_dep: str | None) -> str:
+    """A module that cannot be found is a failed ``try: import x`` (brotli, certifi...): its
+    cost, the search, belongs to whoever tried the import."""
+    name = attribution.dependency_of(module).name
+    if name == UNRESOLVED and parent_dep is not None:
+        return parent_dep
+    return name
+
+
+def _dependency_runs(
+    trace: importtime.ImportTrace, attribution: Attribution
+) -> tuple[dict[str, float], dict[str, float], dict[str, set[str]]]:
+    """Per dependency in one run: summed self ms, inclusive ms (outermost entries), modules."""
+    self_ms: dict[str, float] = defaultdict(float)
+    inclusive_ms: dict[str, float] = defaultdict(float)
+    modules: dict[str, set[str]] = defaultdict(set)
+
+    def walk(
+        node: importtime.ImportNode, open_deps: frozenset[str], parent_dep: str | None
+    ) -> None:
+        if node.cached:
+            return
+        dep = _node_dependency(attribution, node.module, parent_dep)
+        self_ms[dep] += node.self_us / 1000
+        modules[dep].add(node.module)
+        if dep not in open_deps:
+            inclusive_ms[dep] += node.cumulative_us / 1000
+        inner = open_deps | {dep}
+        for child in node.children:
+            walk(child, inner, dep)
+
+    for root in trace.roots:
+        walk(root, frozenset(), None)
+    return self_ms, inclusive_ms, modules
+
+
+def _merge_tree(
+    traces: Sequence[importtime.ImportTrace], attribution: Attribution
+) -> tuple[ImportTreeNode, ...]:
+    """One tree across runs: each module under its most common parent, with median times."""
+    self_us: dict[str, list[int]] = defaultdict(list)
+    cumulative_us: dict[str, list[int]] = defaultdict(list)
+    parents: dict[str, Counter[str | None]] = defaultdict(Counter)
+    order: dict[str, int] = {}
+    for trace in traces:
+        for node, parent in importtime.iter_nodes(trace.roots):
+            if node.cached:
+                continue
+            order.setdefault(node.module, len(order))
+            self_us[node.module].append(node.self_us)
+            cumulative_us[node.module].append(node.cumulative_us)
+            parents[node.module][parent.module if parent else None] += 1
+    children: dict[str | None, list[str]] = defaultdict(list)
+    for module in sorted(order, key=order.__getitem__):
+        parent = parents[module].most_common(1)[0][0]
+        children[parent if parent in order else None].append(module)
+
+    def build(module: str, seen: frozenset[str], parent_dep: str | None) -> ImportTreeNode:
+        dep = _node_dependency(attribution, module, parent_dep)
+        kids = [build(c, seen | {module}, dep) for c in children.get(module, []) if c not in seen]
+        return ImportTreeNode(
+            module=module,
+            dependency=dep,
+            self_ms=round(statistics.median(self_us[module]) / 1000, 3),
+            cumulative_ms=round(statistics.median(cumulative_us[module]) / 1000, 3),
+            children=tuple(kids),
+        )
+
+    return tuple(build(m, frozenset(), None) for m in children.get(None, []))
+
+
+def _package_summary(
+    task_root: Path, layer_dirs: Sequence[Path], sizes: SizeCache, penalty: float | None
+) -> PackageSummary:
+    package = footprint(walk_files(task_root), sizes)
+    layers = Footprint()
+    for layer in layer_dirs:
+        extra = footprint(walk_files(layer), sizes)
+        layers = Footprint(layers.unzipped_bytes + extra.unzipped_bytes, 0, 0)
+    fraction = bytecode_fraction(task_root)
+    warnings = []
+    if package.zipped_bytes > ZIPPED_LIMIT:
+        warnings.append(
+            f"zipped package is {package.zipped_bytes / 2**20:.1f} MB, over Lambda's 50 MB "
+            "direct-upload limit (upload through S3, or trim it)"
+        )
+    if package.unzipped_bytes + layers.unzipped_bytes > UNZIPPED_LIMIT:
+        warnings.append(
+            f"unzipped package with layers is "
+            f"{(package.unzipped_bytes + layers.unzipped_bytes) / 2**20:.1f} MB, over Lambda's "
+            "250 MB limit"
+        )
+    if fraction < 0.5:
+        warnings.append(
+            "the package ships no bytecode: /var/task is read-only, so every cold start "
+            "recompiles its .py files"
+        )
+    return PackageSummary(
+        unzipped_bytes=package.unzipped_bytes,
+        zipped_bytes=package.zipped_bytes,
+        files=package.files,
+        has_bytecode=fraction >= 0.5,
+        bytecode_fraction=round(fraction, 3),
+        bytecode_penalty_ms=penalty,
+        layers_unzipped_bytes=layers.unzipped_bytes,
+        warnings=tuple(warnings),
+    )
+
+
+def _result(
+    source: object,
+    task_root: Path,
+    request: AnalyzeRequest,
+    starts: Sequence[ColdStart],
+    attribution: Attribution,
+    penalty: float | None,
+    failure: InitFailure | None,
+) -> AnalyzeResult:
+    sizes = SizeCache((request.cache_dir or cache_root()) / "zipped-sizes.json")
+    per_run = [_dependency_runs(s.trace, attribution) for s in starts]
+    names: dict[str, DependencyRef] = {}
+    for self_ms, _, _ in per_run:
+        for name in self_ms:
+            names.setdefault(name, _ref(attribution, name))
+    by_name = attribution.by_name
+    costs = []
+    for name, ref in names.items():
+        self_samples = tuple(round(run[0].get(name, 0.0), 3) for run in per_run)
+        inclusive_samples = tuple(round(run[1].get(name, 0.0), 3) for run in per_run)
+        modules = set().union(*(run[2].get(name, set()) for run in per_run))
+        dist = by_name.get(name)
+        if dist is not None:
+            weight = footprint(dist.files, sizes)
+        elif ref.kind == KIND_FUNCTION:
+            weight = footprint(attribution.function_files(), sizes)
+        else:
+            weight = Footprint()
+        costs.append(
+            DependencyCost(
+                name=name,
+                kind=ref.kind,
+                version=ref.version,
+                self_ms=round(statistics.median(self_samples), 3),
+                inclusive_ms=round(statistics.median(inclusive_samples), 3),
+                modules=len(modules),
+                unzipped_bytes=weight.unzipped_bytes,
+                zipped_bytes=weight.zipped_bytes,
+                self_ms_samples=self_samples,
+                inclusive_ms_samples=inclusive_samples,
+            )
+        )
+    costs.sort(key=lambda c: (-c.inclusive_ms, c.name))
+    layer_dirs = list(attribution.layer_dirs)
+    package = _package_summary(task_root, layer_dirs, sizes, penalty)
+    sizes.save()
+    handler = getattr(source, "handler", "")
+    return AnalyzeResult(
+        handler=handler,
+        python=platform.python_version(),
+        platform=sys.platform,
+        architecture=platform.machine(),
+        function_path=str(getattr(source, "path", "")),
+        task_root=str(task_root),
+        built=task_root != getattr(source, "path", None),
+        runs=len(starts),
+        init_ms=SampleStats.of([s.init_ms for s in starts])
+        if failure is None
+        else SampleStats.of([]),
+        package=package,
+        dependencies=tuple(costs),
+        imports=_merge_tree([s.trace for s in starts], attribution),
+        failure=failure,
+    )
+
+
+def _ref(attribution: Attribution, name: str) -> DependencyRef:
+    dist = attribution.by_name.get(name)
+    if dist is not None:
+        return DependencyRef(dist.name, dist.kind, dist.version)
+    kinds = {FUNCTION: KIND_FUNCTION, "(stdlib)": "stdlib", "(runtime)": "runtime"}
+    return DependencyRef(name, kinds.get(name, "third-party"))

@@ -1,0 +1,208 @@
+"""The coldprof command line: options → request → one core call → render; errors → exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from . import __version__
+from .errors import EXIT_FAILED, EXIT_USAGE, ColdprofError, FunctionInitError, UsageError
+from .render import OutputFormat, format_for_path
+
+app = typer.Typer(
+    name="coldprof",
+    help="Profile the cold start of Python AWS Lambda functions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"coldprof {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Profile the cold start of Python AWS Lambda functions."""
+
+
+# -- shared plumbing -----------------------------------------------------------------------------
+def fail(error: ColdprofError) -> NoReturn:
+    """The error boundary: one line (and a hint) on stderr, then the error's exit code."""
+    typer.echo(f"coldprof: error: {error.message}", err=True)
+    if error.hint:
+        typer.echo(f"hint: {error.hint}", err=True)
+    raise typer.Exit(error.exit_code)
+
+
+def parse_env(pairs: list[str] | None) -> dict[str, str]:
+    env = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--env {pair.split('=')[0]!r}: expected KEY=VALUE")
+        env[key] = value
+    return env
+
+
+def make_progress(fmt: OutputFormat, output: Path | None) -> Any:
+    """A progress bar on a terminal; nothing when stderr is not one or JSON goes to stdout."""
+    from .progress import NoProgress
+
+    if not sys.stderr.isatty() or (fmt is OutputFormat.json and output is None):
+        return NoProgress()
+    from .terminal import TerminalProgress
+
+    return TerminalProgress()
+
+
+def emit(
+    result: Any, fmt: OutputFormat | None, output: Path | None, top: int | None = None
+) -> None:
+    """Print the result; with --output, write the file only now that the result is ready."""
+    from .render import render
+
+    options: dict[str, Any] = {} if top is None else {"top": top or None}
+    if output is None:
+        typer.echo(render(result, fmt or OutputFormat.table, **options), nl=False)
+        return
+    file_format = fmt or format_for_path(output) or OutputFormat.json
+    text = render(result, file_format, **options)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    except OSError as e:
+        raise UsageError(f"--output {output}: {e.strerror or e}") from e
+    if file_format is not OutputFormat.json or fmt is None:
+        typer.echo(render(result, OutputFormat.table, **options), nl=False)
+    typer.echo(f"wrote {output}", err=True)
+
+
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format", "-f", help="Output format (default: table; with --output, from its extension)."
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Write the report to this file once the results are ready."
+    ),
+]
+
+
+# -- analyze -------------------------------------------------------------------------------------
+@app.command()
+def analyze(
+    path: Annotated[Path, typer.Argument(help="The function directory (or its handler file).")],
+    handler: Annotated[
+        str | None,
+        typer.Option(
+            help="module.function; default: from template.yaml, serverless.yml, or convention."
+        ),
+    ] = None,
+    runs: Annotated[
+        int, typer.Option(min=1, help="Cold starts to measure, after one warm-up.")
+    ] = 10,
+    build: Annotated[
+        bool,
+        typer.Option(
+            "--build/--no-build", help="pip install requirements.txt into a cached package first."
+        ),
+    ] = True,
+    layer: Annotated[
+        list[Path] | None,
+        typer.Option("--layer", help="A layer directory (like /opt); repeatable."),
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", help="KEY=VALUE for the function's environment; repeatable."),
+    ] = None,
+    bytecode_runs: Annotated[
+        int,
+        typer.Option(min=0, help="Cold starts to measure the no-bytecode penalty (0 skips it)."),
+    ] = 3,
+    init_limit: Annotated[
+        float, typer.Option(min=0.1, help="Seconds init may take (Lambda's is 10).")
+    ] = 10.0,
+    top: Annotated[
+        int, typer.Option(min=0, help="Dependencies to show in the table (0: all).")
+    ] = 15,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Measure what each dependency costs the handler's cold start, in fresh interpreters."""
+    from .analyze import AnalyzeRequest
+    from .analyze import analyze as run_analyze
+
+    try:
+        request = AnalyzeRequest(
+            path=path,
+            handler=handler,
+            runs=runs,
+            build=build,
+            layers=tuple(layer or ()),
+            env=parse_env(env),
+            bytecode_runs=bytecode_runs,
+            init_limit_s=init_limit,
+        )
+        progress = make_progress(fmt or OutputFormat.table, output)
+        try:
+            result = run_analyze(request, progress)
+        finally:
+            progress.finish()
+        emit(result, fmt, output, top)
+    except FunctionInitError as e:
+        report_init_failure(e, fmt, output, top)
+    except ColdprofError as e:
+        fail(e)
+
+
+def report_init_failure(
+    error: FunctionInitError, fmt: OutputFormat | None, output: Path | None, top: int | None
+) -> NoReturn:
+    """Show the function's own output as the function's, then what was gathered, then exit 3."""
+    if error.function_output.strip():
+        typer.echo("---- the function's output ----", err=True)
+        typer.echo(error.function_output.rstrip(), err=True)
+        typer.echo("-------------------------------", err=True)
+    if error.partial is not None:
+        try:
+            emit(error.partial, fmt, output, top)
+        except ColdprofError as e:
+            fail(e)
+    typer.echo(f"coldprof: error: {error.message}", err=True)
+    raise typer.Exit(EXIT_FAILED)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("coldprof: interrupted", err=True)
+        sys.exit(130)
+    except ColdprofError as e:  # a command that forgot its own boundary still exits cleanly
+        typer.echo(f"coldprof: error: {e.message}", err=True)
+        sys.exit(e.exit_code)
+    except BrokenPipeError:
+        sys.exit(EXIT_USAGE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""Which dependency each module belongs to (RECORD files first), and what it weighs on disk and zipped."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sys
+import sysconfig
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.machinery import ModuleSpec, PathFinder
+from pathlib import Path
+
+from .package import normalize_name
+
+FUNCTION = "(function)"
+STDLIB = "(stdlib)"
+RUNTIME = "(runtime)"
+UNRESOLVED = "(unresolved)"
+
+KIND_THIRD_PARTY = "third-party"
+KIND_FUNCTION = "function"
+KIND_STDLIB = "stdlib"
+KIND_RUNTIME = "runtime"
+
+# A zip entry costs a local header (30 bytes + name) and a central directory record (46 + name).
+_ZIP_ENTRY_OVERHEAD = 76
+
+
+@dataclass(frozen=True)
+class InstalledDistribution:
+    """One *.dist-info found in the task root, a layer, or the runtime dir."""
+
+    name: str  # PEP 503-normalized
+    version: str
+    kind: str
+    site: Path  # the directory RECORD paths are relative to
+    files: tuple[Path, ...]
+    top_level: tuple[str, ...]
+    record: Path
+
+
+@dataclass(frozen=True)
+class DependencyRef:
+    name: str
+    kind: str
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class Footprint:
+    unzipped_bytes: int = 0
+    zipped_bytes: int = 0
+    files: int = 0
+
+
+def _read_metadata(dist_info: Path) -> tuple[str, str]:
+    name, version = dist_info.name.removesuffix(".dist-info"), ""
+    try:
+        with open(dist_info / "METADATA", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                if key == "Name":
+                    name = value.strip()
+                elif key == "Version":
+                    version = value.strip()
+    except OSError:
+        if "-" in name:
+            name, _, version = name.partition("-")
+    return name, version
+
+
+def scan_site(site: Path, kind: str) -> list[InstalledDistribution]:
+    """Every distribution installed in ``site``, with the files its RECORD lists."""
+    found = []
+    for dist_info in sorted(site.glob("*.dist-info")):
+        record = dist_info / "RECORD"
+        if not record.is_file():
+            continue
+        name, version = _read_metadata(dist_info)
+        with open(record, encoding="utf-8", errors="replace", newline="") as handle:
+            rows = [row[0] for row in csv.reader(handle) if row]
+        # normpath, not resolve: the runtime dir is made of symlinks whose paths must stay put.
+        files = tuple(Path(os.path.normpath(site / row)) for row in rows)
+        tops = {
+            Path(row).parts[0].split(".")[0]
+            for row in rows
+            if not Path(row).parts[0].endswith((".dist-info", ".data"))
+            and Path(row).parts[0] != ".."
+        }
+        top_file = dist_info / "top_level.txt"
+        if top_file.is_file():
+            tops.update(t.strip() for t in top_file.read_text().splitlines() if t.strip())
+        found.append(
+            InstalledDistribution(
+                normalize_name(name), version, kind, site, files, tuple(sorted(tops)), record
+            )
+        )
+    return found
+
+
+def _stdlib_dirs() -> tuple[Path, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {Path(paths["stdlib"]), Path(paths["platstdlib"])}
+    dirs |= {d / "lib-dynload" for d in list(dirs)}
+    return tuple(sorted(dirs))
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Attribution:
+    """Maps module names to dependencies the way Lambda's sys.path would load them."""
+
+    task_root: Path
+    layer_dirs: Sequence[Path]
+    runtime_dir: Path
+    distributions: list[InstalledDistribution] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.distributions:
+            self.distributions = scan_site(self.task_root, KIND_THIRD_PARTY)
+            for layer in self.layer_dirs:
+                self.distributions += scan_site(layer, KIND_THIRD_PARTY)
+            self.distributions += scan_site(self.runtime_dir, KIND_RUNTIME)
+        self._by_file: dict[Path, InstalledDistribution] = {}
+        # Earlier sites win, as on sys.path: index them last so they overwrite.
+        for dist in reversed(self.distributions):
+            for file in dist.files:
+                self._by_file[file] = dist
+        self._by_top: dict[str, InstalledDistribution] = {}
+        for dist in reversed(self.distributions):
+            for top in dist.top_level:
+                self._by_top[top] = dist
+        self._stdlib = _stdlib_dirs()
+        # Lambda's sys.path order, with the interpreter's own standard library last.
+        self._search_path = [
+            str(self.task_root),
+            *map(str, self.layer_dirs),
+            str(self.runtime_dir),
+            *map(str, self._stdlib),
+        ]
+        self._specs: dict[str, ModuleSpec | None] = {}
+        self._cache: dict[str, DependencyRef] = {}
+
+    @property
+    def by_name(self) -> dict[str, InstalledDistribution]:
+        return {d.name: d for d in reversed(self.distributions)}
+
+    def source_file(self, module: str) -> Path | None:
+        """The .py file ``module`` would be loaded from, if it is loaded from source."""
+        spec = self._spec(module)
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            return Path(spec.origin)
+        return None
+
+    def _spec(self, module: str) -> ModuleSpec | None:
+        if module in self._specs:
+            return self._specs[module]
+        spec: ModuleSpec | None = None
+        parent, _, _ = module.rpartition(".")
+        try:
+            if not parent:
+                spec = PathFinder.find_spec(module, self._search_path)
+            else:
+                parent_spec = self._spec(parent)
+                locations = parent_spec.submodule_search_locations if parent_spec else None
+                if locations:
+                    spec = PathFinder.find_spec(module, list(locations))
+        except (ImportError, ValueError, OSError):
+            spec = None
+        self._specs[module] = spec
+        return spec
+
+    def _file_of(self, spec: ModuleSpec) -> Path | None:
+        if spec.origin and spec.origin not in ("built-in", "frozen", "namespace"):
+            return Path(os.path.normpath(spec.origin))
+        for location in spec.submodule_search_locations or []:
+            root = Path(os.path.normpath(location))
+            for file, _dist in self._by_file.items():
+                if _is_under(file, root):
+                    return file
+        locations = list(spec.submodule_search_locations or [])
+        return Path(os.path.normpath(locations[0])) / "__init__.py" if locations else None
+
+    def _ref_for_file(self, file: Path) -> DependencyRef | None:
+        dist = self._by_file.get(file)
+        if dist is not None:
+            return DependencyRef(dist.name, dist.kind, dist.version)
+        if _is_under(file, self.task_root):
+            return DependencyRef(FUNCTION, KIND_FUNCTION)
+        if any(_is_under(file, layer) for layer in self.layer_dirs):
+            return DependencyRef(FUNCTION, KIND_FUNCTION)
+        if _is_under(file, self.runtime_dir):
+            return DependencyRef(RUNTIME, KIND_RUNTIME)
+        if any(_is_under(file, d) for d in self._stdlib):
+            return DependencyRef(STDLIB, KIND_STDLIB)
+        return None
+
+    def dependency_of(self, module: str) -> DependencyRef:
+        """The dependency that owns ``module``: by its file's RECORD entry, then by top-level name."""
+        if module in self._cache:
+            return self._cache[module]
+        ref = self._resolve(module)
+        self._cache[module] = ref
+        return ref
+
+    def _resolve(self, module: str) -> DependencyRef:
+        top = module.split(".")[0]
+        if top in sys.builtin_module_names or module in sys.builtin_module_names:
+            return DependencyRef(STDLIB, KIND_STDLIB)
+        spec = self._spec(module)
+        if spec is not None:
+            file = self._file_of(spec)
+            ref = self._ref_for_file(file) if file else None
+            if ref is not None:
+                return ref
+        if spec is None and top in sys.stdlib_module_names and self._spec(top) is None:
+            return DependencyRef(STDLIB, KIND_STDLIB)
+        parent = module.rpartition(".")[0]
+        if parent:  # dynamic submodules (six.moves.*) belong with their package
+            return self.dependency_of(parent)
+        dist = self._by_top.get(top)
+        if dist is not None:
+            return DependencyRef(dist.name, dist.kind, dist.version)
+        if top in sys.stdlib_module_names:
+            return DependencyRef(STDLIB, KIND_STDLIB)
+        return DependencyRef(UNRESOLVED, KIND_THIRD_PARTY)
+
+    def function_files(self) -> list[Path]:
+        """Files in the task root that no distribution's RECORD claims: the function's own."""
+        claimed = {f for f in self._by_file if _is_under(f, self.task_root)}
+        own = []
+        for path in walk_files(self.task_root):
+            if path in claimed or any(
+                p.endswith(".dist-info") for p in path.relative_to(self.task_root).parts
+            ):
+                continue
+            own.append(path)
+        return own
+
+
+def walk_files(root: Path) -> Iterable[Path]:
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            yield Path(os.path.normpath(os.path.join(directory, name)))
+
+
+class SizeCache:
+    """Deflated sizes, remembered per file by (size, mtime) so a big package is compressed once."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._data: dict[str, list[int]] = {}
+        self._dirty = False
+        if path is not None and path.is_file():
+            try:
+                self._data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                self._data = {}
+
+    def zipped_size(self, file: Path, stat: os.stat_result) -> int:
+        key = hashlib.sha1(str(file).encode()).hexdigest()
+        cached = self._data.get(key)
+        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+            return cached[2]
+        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        size = 0
+        with open(file, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                size += len(compressor.compress(chunk))
+        size += len(compressor.flush())
+        # zip stores an entry uncompressed when deflate would not shrink it
+        size = min(size, stat.st_size) + _ZIP_ENTRY_OVERHEAD + 2 * len(file.name)
+        self._data[key] = [stat.st_size, stat.st_mtime_ns, size]
+        self._dirty = True
+        return size
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._data))
+        tmp.replace(self.path)
+
+
+def footprint(files: Iterable[Path], sizes: SizeCache) -> Footprint:
+    unzipped = zipped = count = 0
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        if not file.is_file():
+            continue
+        unzipped += stat.st_size
+        zipped += sizes.zipped_size(file, stat)
+        count += 1
+    return Footprint(unzipped, zipped, count)
+
+
+def bytecode_fraction(root: Path) -> float:
+    """Share of the package's .py files that ship a matching .pyc for this Python."""
+    tag = sys.implementation.cache_tag
+    sources = compiled = 0
+    for file in walk_files(root):
+        if file.suffix != ".py":
+            continue
+        sources += 1
+        if (file.parent / "__pycache__" / f"{file.stem}.{tag}.pyc").is_file():
+            compiled += 1
+    return compiled / sources if sources else 1.0

@@ -1,0 +1,483 @@
+"""One execution environment: awslambdaric in a fresh interpreter, with Lambda's sys.path and env."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .runtime_api import Invocation, InvocationOutcome, RuntimeApi
+
+INIT_LIMIT_S = 10.0
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+
+# Variables a developer's shell may carry that must never reach the function: credentials,
+# profiles, and anything that changes how Python finds modules.
+_DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIACOLDPROFDUMMY000",
+    "AWS_SECRET_ACCESS_KEY": "coldprof-dummy-secret-access-key-not-real",
+    "AWS_SESSION_TOKEN": "coldprof-dummy-session-token",
+}
+
+
+# awslambdaric loads the handler with importlib.import_module, which bypasses the C import path
+# that -X importtime instruments: the handler module would print no row and its imports would
+# show up as orphans. With importtime on, route just that one call through __import__ and start
+# the real runtime with runpy, exactly as `python -m awslambdaric HANDLER` does.
+_IMPORTTIME_SHIM = """\
+import importlib, runpy, sys
+_import_module = importlib.import_module
+def _traced_import_module(name, package=None):
+    if package is None and name == sys.argv[1].rsplit(".", 1)[0].replace("/", "."):
+        __import__(name)
+        return sys.modules[name]
+    return _import_module(name, package)
+importlib.import_module = _traced_import_module
+runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
+"""
+
+
+class ResourceLimits(Protocol):
+    """CPU and memory limits applied to one environment's process (the emulator's cgroups)."""
+
+    def attach(self, pid: int) -> None: ...
+
+    def on_init_done(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """Everything that decides how one cold start runs."""
+
+    handler: str
+    task_root: Path
+    runtime_dir: Path
+    layers: tuple[Path, ...] = ()
+    python: str = sys.executable
+    user_env: Mapping[str, str] = field(default_factory=dict)
+    function_name: str = "coldprof-function"
+    memory_mb: int = 1769
+    timeout_s: float = 30.0
+    region: str = DEFAULT_REGION
+    init_limit_s: float = INIT_LIMIT_S
+    importtime: bool = False
+    pycache_prefix: Path | None = None
+    log_format: str = "Text"
+    merge_stderr: bool = True  # one ordered log stream; importtime needs stderr apart
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{DEFAULT_ACCOUNT}:function:{self.function_name}"
+
+
+def layer_paths(layer: Path) -> list[Path]:
+    """The sys.path entries a layer adds, as /opt/python and its site-packages do on Lambda."""
+    entries = [layer]
+    python_dir = layer / "python"
+    if python_dir.is_dir():
+        entries.insert(0, python_dir)
+        version_dir = python_dir / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        if (version_dir / "site-packages").is_dir():
+            entries.insert(0, version_dir / "site-packages")
+    return entries
+
+
+def python_path(spec: EnvironmentSpec) -> list[Path]:
+    """Lambda's order: the task root, then layers, then the runtime's own directory."""
+    entries = [spec.task_root]
+    for layer in spec.layers:
+        entries.extend(layer_paths(layer))
+    entries.append(spec.runtime_dir)
+    return entries
+
+
+def build_env(spec: EnvironmentSpec, runtime_api: str, scratch: Path) -> dict[str, str]:
+    """The process environment: built from scratch, never inherited from the developer's shell."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "HOME": str(scratch),
+        "LAMBDA_TASK_ROOT": str(spec.task_root),
+        "LAMBDA_RUNTIME_DIR": str(spec.runtime_dir),
+        "_HANDLER": spec.handler,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"coldprof/[$LATEST]{uuid.uuid4().hex}",
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        # botocore must not read the developer's ~/.aws files nor ask the instance metadata service.
+        "AWS_CONFIG_FILE": str(scratch / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHONPATH": os.pathsep.join(str(p) for p in python_path(spec)),
+        # /var/task is read-only on Lambda: never write bytecode into the user's package.
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **_DUMMY_CREDENTIALS,
+    }
+    if spec.log_format.upper() == "JSON":
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+    if spec.importtime:
+        env["PYTHONPROFILEIMPORTTIME"] = "1"
+    if spec.pycache_prefix is not None:
+        env["PYTHONPYCACHEPREFIX"] = str(spec.pycache_prefix)
+    env.update(spec.user_env)
+    return env
+
+
+class OutputCapture:
+    """Reads a child's pipe on a thread, so the child never blocks on a full pipe."""
+
+    def __init__(self, stream: object) -> None:
+        self._fd = stream.fileno()  # type: ignore[attr-defined]
+        self._stream = stream
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            while True:
+                ready, _, _ = select.select([self._fd], [], [], 0.05)
+                if not ready:
+                    continue
+                with self._lock:
+                    chunk = os.read(self._fd, 65536)
+                    if not chunk:
+                        break
+                    self._buf.extend(chunk)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._done.set()
+
+    def mark(self) -> int:
+        """Offset of everything written so far; the writer must be idle (blocked in /next)."""
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and not self._done.is_set():
+            with self._lock:
+                try:
+                    readable = select.select([self._fd], [], [], 0)[0]
+                except (OSError, ValueError):
+                    readable = []
+                if not readable:
+                    return len(self._buf)
+            time.sleep(0.002)
+        with self._lock:
+            return len(self._buf)
+
+    def finish(self, timeout: float = 2.0) -> None:
+        self._done.wait(timeout)
+        with contextlib.suppress(OSError):
+            self._stream.close()  # type: ignore[attr-defined]
+
+    def text(self, start: int = 0, end: int | None = None) -> str:
+        with self._lock:
+            return bytes(self._buf[start:end]).decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class InitOutcome:
+    """How one init ended."""
+
+    ok: bool
+    init_ms: float
+    status: str  # "ok", "error", "timeout", "exited"
+    error: Mapping[str, object] | None = None
+    returncode: int | None = None
+
+    @property
+    def describe(self) -> str:
+        if self.ok:
+            return "ok"
+        if self.status == "timeout":
+            return f"init ran past the {self.init_ms / 1000:.0f} s init limit"
+        if self.error:
+            return f"{self.error.get('errorType', 'Error')}: {self.error.get('errorMessage', '')}"
+        return f"runtime exited during init ({exit_reason(self.returncode)})"
+
+
+@dataclass(frozen=True)
+class InvokeOutcome:
+    """How one invocation ended, with what the function printed meanwhile."""
+
+    request_id: str
+    ok: bool
+    payload: bytes
+    duration_ms: float
+    max_memory_mb: int
+    log: str
+    error_type: str | None = None  # e.g. "Unhandled" errors carry the payload's errorType
+    status: str = "ok"  # "ok", "error", "timeout", "exited"
+
+
+def exit_reason(returncode: int | None) -> str:
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            return f"signal: {signal.Signals(-returncode).name.removeprefix('SIG').lower()}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit status {returncode}"
+
+
+def _peak_rss_mb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+class ExecutionEnvironment:
+    """A runtime process and its Runtime API: spawn, wait for init, invoke, kill."""
+
+    def __init__(self, spec: EnvironmentSpec, limits: ResourceLimits | None = None) -> None:
+        self.spec = spec
+        self.limits = limits
+        self.api = RuntimeApi()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stdout: OutputCapture | None = None
+        self.stderr: OutputCapture | None = None
+        self.spawned_at = 0.0
+        self.init: InitOutcome | None = None
+        self.init_log_end = 0
+        self.invocations = 0
+        self._exited = threading.Event()
+        self._scratch = tempfile.TemporaryDirectory(prefix="coldprof-env-")
+        self._killed_for: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> InitOutcome:
+        """Spawn the runtime and wait for the end of init (its first /next) or its failure."""
+        self.api.start()
+        env = build_env(self.spec, self.api.address, Path(self._scratch.name))
+        if self.spec.importtime:
+            cmd = [self.spec.python, "-s", "-S", "-c", _IMPORTTIME_SHIM, self.spec.handler]
+        else:
+            cmd = [self.spec.python, "-s", "-S", "-m", "awslambdaric", self.spec.handler]
+        self.spawned_at = time.perf_counter()
+        try:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=self.spec.task_root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT if self.spec.merge_stderr else subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as e:
+            self.api.close()
+            raise OSError(f"could not start {self.spec.python}: {e}") from e
+        if self.limits is not None:
+            self.limits.attach(self.proc.pid)
+        self.stdout = OutputCapture(self.proc.stdout)
+        if not self.spec.merge_stderr:
+            self.stderr = OutputCapture(self.proc.stderr)
+        threading.Thread(target=self._watch_exit, daemon=True).start()
+        self.init = self._wait_init()
+        if self.init.ok:
+            self.init_log_end = self.stdout.mark()
+            if self.limits is not None:
+                self.limits.on_init_done()
+        return self.init
+
+    def _watch_exit(self) -> None:
+        assert self.proc is not None
+        self.proc.wait()
+        self._exited.set()
+        self.api.ready.set()
+
+    def _wait_init(self) -> InitOutcome:
+        deadline = self.spawned_at + self.spec.init_limit_s
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0 or self.api.ready.wait(min(remaining, 0.5)):
+                break
+        api = self.api
+        if api.first_next_at is not None and api.init_error is None:
+            return InitOutcome(True, (api.first_next_at - self.spawned_at) * 1000, "ok")
+        elapsed = (time.perf_counter() - self.spawned_at) * 1000
+        if api.init_error is not None:
+            self._exited.wait(2.0)  # awslambdaric exits right after posting the error
+            return InitOutcome(False, elapsed, "error", api.init_error, self._returncode())
+        if self._exited.is_set():
+            return InitOutcome(False, elapsed, "exited", None, self._returncode())
+        self.kill()
+        return InitOutcome(False, self.spec.init_limit_s * 1000, "timeout", None, None)
+
+    def _returncode(self) -> int | None:
+        return self.proc.poll() if self.proc is not None else None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """Kill the runtime and everything it started, then release the API and limits."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        self.api.close()
+        for capture in (self.stdout, self.stderr):
+            if capture is not None:
+                capture.finish()
+        if self.limits is not None:
+            self.limits.release()
+        self._scratch.cleanup()
+
+    def kill_for(self, reason: str) -> None:
+        """Kill from outside (a memory watchdog), remembering why for the invoke's error."""
+        self._killed_for = reason
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    # -- output ----------------------------------------------------------------------------
+    def init_output(self) -> str:
+        """What the runtime printed during init (stdout, and stderr when merged)."""
+        return self.stdout.text(0, self.init_log_end or None) if self.stdout else ""
+
+    def stderr_text(self) -> str:
+        return self.stderr.text() if self.stderr else ""
+
+    def peak_rss_mb(self) -> int:
+        return _peak_rss_mb(self.proc.pid) if self.proc is not None else 0
+
+    # -- invoke ----------------------------------------------------------------------------
+    def invoke(
+        self,
+        payload: bytes,
+        request_id: str | None = None,
+        timeout_s: float | None = None,
+        client_context: str | None = None,
+    ) -> InvokeOutcome:
+        """Hand one event to the waiting runtime and wait for its response, or time out."""
+        if not self.alive or self.stdout is None:
+            raise RuntimeError("the environment is not running")
+        timeout = self.spec.timeout_s if timeout_s is None else timeout_s
+        request_id = request_id or str(uuid.uuid4())
+        log_start = self.stdout.mark()
+        started = time.perf_counter()
+        invocation = Invocation(
+            request_id=request_id,
+            payload=payload,
+            deadline_ms=int((time.time() + timeout) * 1000),
+            function_arn=self.spec.function_arn,
+            client_context=client_context,
+        )
+        box = self.api.submit(invocation)
+        outcome: InvocationOutcome | None = None
+        deadline = started + timeout
+        while outcome is None:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0 or self._exited.is_set():
+                break
+            with contextlib.suppress(Exception):
+                outcome = box.get(timeout=min(remaining, 0.05))
+        self.invocations += 1
+        if outcome is not None:
+            duration = (outcome.finished_at - started) * 1000
+            log = self.stdout.text(log_start, self.stdout.mark())
+            error_type = None
+            if not outcome.ok:
+                error_type = outcome.error_type or _error_type(outcome.body)
+            return InvokeOutcome(
+                request_id,
+                outcome.ok,
+                outcome.body,
+                duration,
+                self.peak_rss_mb(),
+                log,
+                error_type,
+                "ok" if outcome.ok else "error",
+            )
+        duration = (time.perf_counter() - started) * 1000
+        memory = self.peak_rss_mb()
+        if self._exited.is_set() or self._killed_for:
+            self.proc.wait(timeout=5) if self.proc else None  # type: ignore[func-returns-value]
+            reason = self._killed_for or exit_reason(self._returncode())
+            log = self.stdout.text(log_start)
+            body = {
+                "errorType": "Runtime.OutOfMemory"
+                if self._killed_for == "memory"
+                else "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                + ("signal: killed" if self._killed_for else reason),
+            }
+            self.kill()
+            return InvokeOutcome(
+                request_id,
+                False,
+                json.dumps(body).encode(),
+                duration,
+                memory,
+                log,
+                body["errorType"],
+                "exited",
+            )
+        log = self.stdout.text(log_start)
+        self.kill()
+        body = {
+            "errorMessage": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} "
+            f"{request_id} Task timed out after {timeout:.2f} seconds"
+        }
+        return InvokeOutcome(
+            request_id,
+            False,
+            json.dumps(body).encode(),
+            duration,
+            memory,
+            log,
+            "Sandbox.Timedout",
+            "timeout",
+        )
+
+
+def _error_type(body: bytes) -> str | None:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed.get("errorType") if isinstance(parsed, dict) else None
+
+
+def run_init(spec: EnvironmentSpec, keep: bool = False) -> ExecutionEnvironment:
+    """Spawn one environment and wait for its init; kill it afterwards unless ``keep``."""
+    environment = ExecutionEnvironment(spec)
+    try:
+        environment.start()
+    finally:
+        if not keep:
+            environment.kill()
+    return environment

@@ -1,0 +1,294 @@
+"""Frozen records that flow from measuring to rendering, and their JSON form with schema_version."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def _percentile(values: Sequence[float], pct: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class SampleStats:
+    median: float
+    p90: float
+    min: float
+    max: float
+    samples: tuple[float, ...]
+
+    @classmethod
+    def of(cls, samples: Sequence[float]) -> SampleStats:
+        if not samples:
+            return cls(0.0, 0.0, 0.0, 0.0, ())
+        values = tuple(round(s, 3) for s in samples)
+        return cls(
+            round(statistics.median(values), 3),
+            round(_percentile(values, 90), 3),
+            min(values),
+            max(values),
+            values,
+        )
+
+    @property
+    def spread(self) -> float:
+        """Median absolute deviation: a noise figure robust to one slow run."""
+        if len(self.samples) < 2:
+            return 0.0
+        return statistics.median(abs(s - self.median) for s in self.samples)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "median": self.median,
+            "p90": self.p90,
+            "min": self.min,
+            "max": self.max,
+            "samples": list(self.samples),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SampleStats:
+        samples = tuple(float(s) for s in data.get("samples", ()))
+        if samples:
+            return cls.of(samples)
+        return cls(
+            float(data.get("median", 0)),
+            float(data.get("p90", 0)),
+            float(data.get("min", 0)),
+            float(data.get("max", 0)),
+            (),
+        )
+
+
+@dataclass(frozen=True)
+class DependencyCost:
+    """What one dependency costs at init, with the per-run samples its medians come from."""
+
+    name: str
+    kind: str
+    version: str | None
+    self_ms: float
+    inclusive_ms: float
+    modules: int
+    unzipped_bytes: int
+    zipped_bytes: int
+    self_ms_samples: tuple[float, ...] = ()
+    inclusive_ms_samples: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "version": self.version,
+            "self_ms": self.self_ms,
+            "inclusive_ms": self.inclusive_ms,
+            "modules": self.modules,
+            "unzipped_bytes": self.unzipped_bytes,
+            "zipped_bytes": self.zipped_bytes,
+            "self_ms_samples": list(self.self_ms_samples),
+            "inclusive_ms_samples": list(self.inclusive_ms_samples),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DependencyCost:
+        return cls(
+            name=str(data["name"]),
+            kind=str(data.get("kind", "third-party")),
+            version=data.get("version"),
+            self_ms=float(data.get("self_ms", 0)),
+            inclusive_ms=float(data.get("inclusive_ms", 0)),
+            modules=int(data.get("modules", 0)),
+            unzipped_bytes=int(data.get("unzipped_bytes", 0)),
+            zipped_bytes=int(data.get("zipped_bytes", 0)),
+            self_ms_samples=tuple(data.get("self_ms_samples", ())),
+            inclusive_ms_samples=tuple(data.get("inclusive_ms_samples", ())),
+        )
+
+
+@dataclass(frozen=True)
+class PackageSummary:
+    unzipped_bytes: int
+    zipped_bytes: int
+    files: int
+    has_bytecode: bool
+    bytecode_fraction: float
+    bytecode_penalty_ms: float | None
+    layers_unzipped_bytes: int = 0
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "unzipped_bytes": self.unzipped_bytes,
+            "zipped_bytes": self.zipped_bytes,
+            "files": self.files,
+            "has_bytecode": self.has_bytecode,
+            "bytecode_fraction": self.bytecode_fraction,
+            "bytecode_penalty_ms": self.bytecode_penalty_ms,
+            "layers_unzipped_bytes": self.layers_unzipped_bytes,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PackageSummary:
+        penalty = data.get("bytecode_penalty_ms")
+        return cls(
+            unzipped_bytes=int(data.get("unzipped_bytes", 0)),
+            zipped_bytes=int(data.get("zipped_bytes", 0)),
+            files=int(data.get("files", 0)),
+            has_bytecode=bool(data.get("has_bytecode", False)),
+            bytecode_fraction=float(data.get("bytecode_fraction", 0.0)),
+            bytecode_penalty_ms=None if penalty is None else float(penalty),
+            layers_unzipped_bytes=int(data.get("layers_unzipped_bytes", 0)),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+
+@dataclass(frozen=True)
+class ImportTreeNode:
+    module: str
+    dependency: str
+    self_ms: float
+    cumulative_ms: float
+    children: tuple[ImportTreeNode, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "module": self.module,
+            "dependency": self.dependency,
+            "self_ms": self.self_ms,
+            "cumulative_ms": self.cumulative_ms,
+            "children": [c.to_dict() for c in self.children],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImportTreeNode:
+        return cls(
+            module=str(data["module"]),
+            dependency=str(data.get("dependency", "")),
+            self_ms=float(data.get("self_ms", 0)),
+            cumulative_ms=float(data.get("cumulative_ms", 0)),
+            children=tuple(cls.from_dict(c) for c in data.get("children", ())),
+        )
+
+
+@dataclass(frozen=True)
+class InitFailure:
+    """How the function's init failed; the function's own words, not coldprof's."""
+
+    status: str  # "error", "exited", "timeout"
+    error_type: str | None
+    message: str
+    output: str  # what the function printed, its traceback included
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "error_type": self.error_type,
+            "message": self.message,
+            "output": self.output,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InitFailure:
+        return cls(
+            str(data.get("status", "error")),
+            data.get("error_type"),
+            str(data.get("message", "")),
+            str(data.get("output", "")),
+        )
+
+
+@dataclass(frozen=True)
+class AnalyzeResult:
+    """The outcome of `coldprof analyze`: init times, per-dependency costs and the import tree."""
+
+    handler: str
+    python: str
+    platform: str
+    architecture: str
+    function_path: str
+    task_root: str
+    built: bool
+    runs: int
+    init_ms: SampleStats
+    package: PackageSummary
+    dependencies: tuple[DependencyCost, ...]
+    imports: tuple[ImportTreeNode, ...]
+    failure: InitFailure | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)  # later stages' findings (advisor)
+    schema_version: int = SCHEMA_VERSION
+
+    kind = "analyze"
+
+    def dependency(self, name: str) -> DependencyCost | None:
+        return next((d for d in self.dependencies if d.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "schema_version": self.schema_version,
+            "kind": self.kind,
+            "handler": self.handler,
+            "python": self.python,
+            "platform": self.platform,
+            "architecture": self.architecture,
+            "function_path": self.function_path,
+            "task_root": self.task_root,
+            "built": self.built,
+            "runs": self.runs,
+            "init_ms": self.init_ms.to_dict(),
+            "package": self.package.to_dict(),
+            "dependencies": [d.to_dict() for d in self.dependencies],
+            "imports": [n.to_dict() for n in self.imports],
+            "failure": self.failure.to_dict() if self.failure else None,
+        }
+        data.update(self.extras)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnalyzeResult:
+        known = {
+            "schema_version",
+            "kind",
+            "handler",
+            "python",
+            "platform",
+            "architecture",
+            "function_path",
+            "task_root",
+            "built",
+            "runs",
+            "init_ms",
+            "package",
+            "dependencies",
+            "imports",
+            "failure",
+        }
+        failure = data.get("failure")
+        return cls(
+            handler=str(data.get("handler", "")),
+            python=str(data.get("python", "")),
+            platform=str(data.get("platform", "")),
+            architecture=str(data.get("architecture", "")),
+            function_path=str(data.get("function_path", "")),
+            task_root=str(data.get("task_root", "")),
+            built=bool(data.get("built", False)),
+            runs=int(data.get("runs", 0)),
+            init_ms=SampleStats.from_dict(data.get("init_ms", {})),
+            package=PackageSummary.from_dict(data.get("package", {})),
+            dependencies=tuple(DependencyCost.from_dict(d) for d in data.get("dependencies", ())),
+            imports=tuple(ImportTreeNode.from_dict(n) for n in data.get("imports", ())),
+            failure=InitFailure.from_dict(failure) if failure else None,
+            extras={k: v for k, v in data.items() if k not in known},
+            schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+        )

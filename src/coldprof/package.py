@@ -1,0 +1,380 @@
+"""Find a function's handler, build its package as `sam build` would, and lay out Lambda's runtime dir."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.metadata as metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BuildError, HandlerNotFoundError, UsageError
+
+CONVENTIONAL_HANDLERS = (
+    "lambda_function.lambda_handler",
+    "app.lambda_handler",
+    "app.handler",
+    "handler.handler",
+    "main.handler",
+)
+TEMPLATE_NAMES = ("template.yaml", "template.yml")
+SERVERLESS_NAMES = ("serverless.yml", "serverless.yaml")
+# What the managed Python runtime provides beside the standard library.
+RUNTIME_DISTRIBUTIONS = ("awslambdaric", "boto3")
+_SKIP_DIRS = {"__pycache__", ".aws-sam", "node_modules", ".git", ".venv", "venv", ".pytest_cache"}
+
+
+def cache_root() -> Path:
+    """Where builds and the runtime dir are cached: $COLDPROF_CACHE_DIR, else the XDG cache."""
+    explicit = os.environ.get("COLDPROF_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "coldprof"
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# -- the function and its handler ---------------------------------------------------------------
+@dataclass(frozen=True)
+class FunctionSource:
+    """A function directory as the user points at it, with its resolved handler."""
+
+    path: Path
+    handler: str
+    handler_origin: str  # "--handler", "template.yaml", "serverless.yml" or "convention"
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0].replace("/", ".")
+
+    @property
+    def requirements(self) -> Path | None:
+        candidate = self.path / "requirements.txt"
+        return candidate if candidate.is_file() else None
+
+    @property
+    def vendored(self) -> bool:
+        """True when the directory already holds installed distributions."""
+        return any(self.path.glob("*.dist-info"))
+
+    @property
+    def needs_build(self) -> bool:
+        return self.requirements is not None and not self.vendored
+
+
+def module_exists(root: Path, module: str) -> bool:
+    relative = Path(*module.replace("/", ".").split("."))
+    return (
+        (root / relative).with_suffix(".py").is_file()
+        or (root / relative / "__init__.py").is_file()
+        or _has_extension(root / relative)
+    )
+
+
+def _has_extension(stem: Path) -> bool:
+    return stem.parent.is_dir() and any(stem.parent.glob(f"{stem.name}.*.so"))
+
+
+_HANDLER_RE = re.compile(r"^\s*[Hh]andler:\s*['\"]?([\w./-]+\.[\w]+)['\"]?\s*(#.*)?$")
+_CODEURI_RE = re.compile(r"^\s*CodeUri:\s*['\"]?([^'\"#\s]+)['\"]?\s*(#.*)?$")
+
+
+def _template_handlers(path: Path) -> list[tuple[str, Path]]:
+    """(handler, code dir) pairs from a SAM template or serverless.yml, read without a YAML library."""
+    handlers: list[str] = []
+    code_uris: list[str] = []
+    for line in path.read_text(errors="replace").splitlines():
+        if match := _HANDLER_RE.match(line):
+            handlers.append(match.group(1))
+        elif match := _CODEURI_RE.match(line):
+            code_uris.append(match.group(1))
+    if len(code_uris) == len(handlers):
+        return [(h, path.parent / uri) for h, uri in zip(handlers, code_uris)]
+    if len(code_uris) == 1:  # Globals: one CodeUri for every function
+        return [(h, path.parent / code_uris[0]) for h in handlers]
+    return [(h, path.parent) for h in handlers]
+
+
+def resolve_function(path: Path, handler: str | None = None) -> FunctionSource:
+    """Find the function directory's handler: --handler, then templates, then conventions."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    if path.is_file():
+        if path.suffix != ".py":
+            raise UsageError(f"{path}: not a function directory or a Python file")
+        handler = handler or f"{path.stem}.lambda_handler"
+        path = path.parent
+    if not any(_python_files(path)):
+        raise UsageError(f"{path}: holds no Python files")
+    if handler:
+        if "." not in handler:
+            raise UsageError(f"--handler {handler!r} is not of the form module.function")
+        module = handler.rsplit(".", 1)[0]
+        if not module_exists(path, module):
+            raise HandlerNotFoundError(
+                f"handler module {module!r} not found in {path}",
+                hint=f"modules there: {', '.join(_top_modules(path)) or 'none'}",
+            )
+        return FunctionSource(path, handler, "--handler")
+    for names, origin in ((TEMPLATE_NAMES, "template.yaml"), (SERVERLESS_NAMES, "serverless.yml")):
+        for name in names:
+            template = path / name
+            if not template.is_file():
+                continue
+            found = [
+                (h, d)
+                for h, d in _template_handlers(template)
+                if module_exists(d, h.rsplit(".", 1)[0])
+            ]
+            if len(found) == 1:
+                found_handler, code_dir = found[0]
+                return FunctionSource(code_dir, found_handler, origin)
+            if len(found) > 1:
+                listed = ", ".join(h for h, _ in found)
+                raise HandlerNotFoundError(
+                    f"{template} names several handlers ({listed})", hint="pick one with --handler"
+                )
+    for candidate in CONVENTIONAL_HANDLERS:
+        if module_exists(path, candidate.rsplit(".", 1)[0]):
+            return FunctionSource(path, candidate, "convention")
+    raise HandlerNotFoundError(
+        f"no handler found in {path}; tried template.yaml, serverless.yml and "
+        + ", ".join(CONVENTIONAL_HANDLERS),
+        hint="pass --handler module.function",
+    )
+
+
+def _python_files(path: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
+        for name in files:
+            if name.endswith(".py"):
+                yield Path(root) / name
+
+
+def _top_modules(path: Path) -> list[str]:
+    return sorted(
+        p.stem if p.is_file() else p.name
+        for p in path.iterdir()
+        if (p.suffix == ".py" and p.is_file()) or (p / "__init__.py").is_file()
+    )
+
+
+# -- building -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BuildTarget:
+    """The platform dependencies are installed for; None for this machine's own."""
+
+    platform: str | None = None  # e.g. "manylinux2014_x86_64"
+    python_version: str = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+    @property
+    def key(self) -> str:
+        return f"py{self.python_version}-{self.platform or 'local'}"
+
+
+def _function_files(path: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [
+            d for d in dirs if d not in _SKIP_DIRS and not (Path(root) / d / "pyvenv.cfg").exists()
+        ]
+        for name in files:
+            yield Path(root, name).relative_to(path)
+
+
+def build_package(
+    source: FunctionSource,
+    target: BuildTarget | None = None,
+    cache: Path | None = None,
+    log: list[str] | None = None,
+) -> Path:
+    """Install requirements.txt with pip --target into a cache, then lay the function's code over it.
+
+    The cache is keyed by the requirements' hash and the target, so only a change there re-runs pip.
+    Returns the task root.
+    """
+    target = target or BuildTarget()
+    requirements = source.requirements
+    assert requirements is not None
+    digest = hashlib.sha256(requirements.read_bytes() + target.key.encode()).hexdigest()[:16]
+    base = (cache or cache_root()) / "builds" / f"{source.path.name}-{digest}"
+    root = base / "package"
+    manifest = base / "function-files.txt"
+    with _locked(base.with_suffix(".lock")):
+        if not (base / "deps-complete").exists():
+            _pip_install(requirements, base, target, log)
+        for line in manifest.read_text().splitlines() if manifest.exists() else []:
+            with contextlib.suppress(FileNotFoundError):
+                (root / line).unlink()
+        copied = []
+        for relative in _function_files(source.path):
+            destination = root / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source.path / relative, destination)
+            copied.append(str(relative))
+        manifest.write_text("\n".join(copied))
+    return root
+
+
+def _pip_install(
+    requirements: Path, base: Path, target: BuildTarget, log: list[str] | None
+) -> None:
+    staging = Path(tempfile.mkdtemp(prefix="build-", dir=base.parent))
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--quiet",
+        "--target",
+        str(staging),
+        "-r",
+        str(requirements),
+    ]
+    if target.platform:
+        cmd += [
+            "--platform",
+            target.platform,
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            target.python_version,
+        ]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(f"pip install -r {requirements} could not run: {e}") from e
+    if log is not None:
+        log.append(done.stdout + done.stderr)
+    if done.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        last = [line for line in done.stderr.strip().splitlines() if line.strip()][-1:] or ["?"]
+        raise BuildError(
+            f"pip install -r {requirements} failed: {last[0]}",
+            hint="fix requirements.txt, or vendor the dependencies and pass --no-build",
+        )
+    package = base / "package"
+    shutil.rmtree(package, ignore_errors=True)
+    base.mkdir(parents=True, exist_ok=True)
+    staging.rename(package)
+    (base / "deps-complete").write_text(" ".join(cmd))
+
+
+def task_root_for(
+    source: FunctionSource,
+    build: bool = True,
+    cache: Path | None = None,
+    target: BuildTarget | None = None,
+) -> Path:
+    """The directory Lambda would see as /var/task for this function."""
+    if build and source.needs_build:
+        return build_package(source, target=target, cache=cache)
+    return source.path
+
+
+# -- the runtime's own directory -------------------------------------------------------------
+def _requirement_names(dist: metadata.Distribution) -> list[str]:
+    names = []
+    for requirement in dist.requires or []:
+        name_part, _, marker = requirement.partition(";")
+        if "extra" in marker:
+            continue
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", name_part)
+        if match:
+            names.append(match.group(1))
+    return names
+
+
+def runtime_distributions() -> list[metadata.Distribution]:
+    """The managed runtime's packages and their dependencies, as installed beside coldprof."""
+    seen: dict[str, metadata.Distribution] = {}
+    pending = list(RUNTIME_DISTRIBUTIONS)
+    while pending:
+        name = pending.pop()
+        key = normalize_name(name)
+        if key in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue  # a requirement for another Python version or platform
+        seen[key] = dist
+        pending.extend(_requirement_names(dist))
+    return [seen[k] for k in sorted(seen)]
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503: lowercase, runs of -_. become one -."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def runtime_dir(cache: Path | None = None) -> Path:
+    """A directory holding only what the managed runtime provides, assembled from RECORD files.
+
+    Each top-level entry is a symlink into the installed site-packages; Python does not resolve
+    them, so module files keep paths under this directory and attribute as the runtime's.
+    """
+    dists = runtime_distributions()
+    missing = [
+        n
+        for n in RUNTIME_DISTRIBUTIONS
+        if normalize_name(n) not in {normalize_name(d.metadata["Name"]) for d in dists}
+    ]
+    if missing:
+        raise BuildError(
+            f"the runtime packages {', '.join(missing)} are not installed beside coldprof"
+        )
+    fingerprint = ";".join(f"{d.metadata['Name']}=={d.version}" for d in dists)
+    fingerprint += f";{sys.executable};{sys.version}"
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
+    destination = (cache or cache_root()) / "runtime" / digest
+    if destination.is_dir():
+        return destination
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="runtime-", dir=destination.parent))
+    for dist in dists:
+        for top in _top_level_entries(dist):
+            link = staging / top
+            if link.exists() or link.is_symlink():
+                continue
+            link.symlink_to(Path(str(dist.locate_file(top))))
+    try:
+        staging.rename(destination)
+    except OSError:  # another process finished first
+        shutil.rmtree(staging, ignore_errors=True)
+    return destination
+
+
+def _top_level_entries(dist: metadata.Distribution) -> list[str]:
+    tops: set[str] = set()
+    for file in dist.files or []:
+        parts = file.parts
+        if not parts or parts[0] in ("..", "bin") or parts[0].endswith(".data"):
+            continue
+        if parts[0] == "__pycache__":
+            continue
+        if Path(str(dist.locate_file(parts[0]))).exists():
+            tops.add(parts[0])
+    return sorted(tops)

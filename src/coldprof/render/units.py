@@ -1,0 +1,23 @@
+"""Human-readable figures shared by the text renderers."""
+
+from __future__ import annotations
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.1f}"
+
+
+def size(value: int | None) -> str:
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0"
+    units = ("B", "KB", "MB", "GB")
+    amount = float(value)
+    for unit in units:
+        if amount < 1024 or unit == units[-1]:
+            return f"{amount:,.0f} {unit}" if unit == "B" else f"{amount:,.1f} {unit}"
+        amount /= 1024
+    return f"{amount:,.1f} GB"
