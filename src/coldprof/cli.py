@@ -190,6 +190,12 @@ def report_init_failure(
     raise typer.Exit(EXIT_FAILED)
 
 
+
+
+# Registers the other commands on `app`; each keeps its heavy imports inside its body.
+from .commands import audit, emulator, remote, report  # noqa: E402, F401, I001
+
+
 def main() -> None:
     """Console entry point."""
     try:

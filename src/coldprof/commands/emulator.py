@@ -1,0 +1,1 @@
+"""The `coldprof emulator` command."""

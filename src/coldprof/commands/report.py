@@ -1,0 +1,1 @@
+"""The `coldprof report` command."""
