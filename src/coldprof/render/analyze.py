@@ -39,7 +39,9 @@ def dependency_rows(result: AnalyzeResult, top: int | None) -> list[list[Any]]:
 
 def headline(result: AnalyzeResult) -> list[str]:
     lines = [f"handler {result.handler}  ·  Python {result.python}  ·  {result.runs} cold starts"]
-    if result.failure is None and result.init_ms.samples:
+    if result.failure is not None:
+        lines.append(f"init failed ({result.failure.status}): {result.failure.message}")
+    elif result.init_ms.samples:
         i = result.init_ms
         lines.append(
             f"init ms: median {ms(i.median)}  p90 {ms(i.p90)}  min {ms(i.min)}  max {ms(i.max)}"

@@ -1,0 +1,271 @@
+"""analyze end to end: real cold starts of small packages whose imports busy-wait known times."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import busy_module, coldprof_cmd
+
+from coldprof.analyze import AnalyzeRequest, analyze
+from coldprof.errors import FunctionInitError
+
+HANDLER = """\
+import helpers
+import slowdep
+import ns.a
+import ns.b
+
+
+def lambda_handler(event, context):
+    import lazydep  # only inside the handler: not an init cost
+    return {"ok": True}
+"""
+
+# Ground truth: what each module busy-waits at import, in ms.
+TRUTH = {"slowdep": 60.0, "basedep": 30.0, "ns-a": 20.0, "ns-b": 40.0, "(function)": 25.0}
+
+
+def within(measured: float, truth: float) -> bool:
+    return abs(measured - truth) <= max(5.0, 0.2 * truth)
+
+
+@pytest.fixture(scope="module")
+def known_result(tmp_path_factory: pytest.TempPathFactory):
+    from conftest import install_distribution
+
+    root = tmp_path_factory.mktemp("known") / "fn"
+    root.mkdir()
+    (root / "lambda_function.py").write_text(HANDLER)
+    (root / "helpers.py").write_text(busy_module(TRUTH["(function)"]))
+    install_distribution(root, "basedep", {"basedep/__init__.py": busy_module(TRUTH["basedep"])})
+    install_distribution(
+        root, "slowdep", {"slowdep/__init__.py": busy_module(TRUTH["slowdep"], "import basedep")}
+    )
+    # One namespace package split across two distributions.
+    install_distribution(root, "ns-a", {"ns/a.py": busy_module(TRUTH["ns-a"])})
+    install_distribution(root, "ns-b", {"ns/b.py": busy_module(TRUTH["ns-b"])})
+    install_distribution(root, "lazydep", {"lazydep.py": busy_module(50)})
+    return analyze(AnalyzeRequest(path=root, runs=5, bytecode_runs=0))
+
+
+def test_self_time_per_dependency_matches_ground_truth(known_result) -> None:
+    for name, truth in TRUTH.items():
+        dep = known_result.dependency(name)
+        assert dep is not None, f"{name} missing from {[d.name for d in known_result.dependencies]}"
+        assert within(dep.self_ms, truth), f"{name}: self {dep.self_ms} ms, truth {truth} ms"
+
+
+def test_inclusive_time_includes_transitive_imports(known_result) -> None:
+    slowdep = known_result.dependency("slowdep")
+    truth = TRUTH["slowdep"] + TRUTH["basedep"]
+    assert within(slowdep.inclusive_ms, truth), slowdep
+    basedep = known_result.dependency("basedep")
+    # Imported only by slowdep: its own first import is all it costs.
+    assert within(basedep.inclusive_ms, TRUTH["basedep"])
+    function = known_result.dependency("(function)")
+    everything = sum(TRUTH.values())
+    assert function.inclusive_ms >= everything - 10, function
+
+
+def test_kinds_and_namespace_split(known_result) -> None:
+    assert known_result.dependency("(function)").kind == "function"
+    assert known_result.dependency("slowdep").kind == "third-party"
+    assert known_result.dependency("(stdlib)").kind == "stdlib"
+    assert known_result.dependency("awslambdaric").kind == "runtime"
+    assert known_result.dependency("ns-a").modules >= 1
+    assert known_result.dependency("ns-b").modules >= 1
+
+
+def test_module_imported_only_in_handler_is_not_init(known_result) -> None:
+    assert known_result.dependency("lazydep") is None
+    modules = set()
+    stack = list(known_result.imports)
+    while stack:
+        node = stack.pop()
+        modules.add(node.module)
+        stack.extend(node.children)
+    assert "lazydep" not in modules
+    assert {"lambda_function", "helpers", "slowdep", "basedep", "ns.a", "ns.b"} <= modules
+
+
+def test_import_tree_nests_the_handlers_imports(known_result) -> None:
+    handler = next(n for n in known_result.imports if n.module == "lambda_function")
+    assert handler.dependency == "(function)"
+    children = {c.module: c for c in handler.children}
+    assert "slowdep" in children
+    assert [c.module for c in children["slowdep"].children] == ["basedep"]
+    assert children["slowdep"].dependency == "slowdep"
+
+
+def test_init_stats_and_json_contract(known_result) -> None:
+    init = known_result.init_ms
+    assert len(init.samples) == 5
+    assert init.min <= init.median <= init.p90 <= init.max
+    # Init cannot be shorter than the busy-waits it contains.
+    assert init.min >= sum(TRUTH.values())
+    data = json.loads(json.dumps(known_result.to_dict()))
+    for key in ("schema_version", "handler", "python", "runs", "init_ms", "package",
+                "dependencies", "imports"):
+        assert key in data
+    assert set(data["init_ms"]) >= {"median", "p90", "min", "max", "samples"}
+    assert set(data["package"]) >= {
+        "unzipped_bytes", "zipped_bytes", "files", "has_bytecode", "bytecode_penalty_ms"}
+    dep = next(d for d in data["dependencies"] if d["name"] == "slowdep")
+    assert set(dep) >= {"name", "kind", "version", "self_ms", "inclusive_ms", "modules",
+                        "unzipped_bytes", "zipped_bytes"}
+    assert dep["unzipped_bytes"] > 0 and dep["zipped_bytes"] > 0
+    node = data["imports"][0]
+    assert set(node) >= {"module", "dependency", "self_ms", "cumulative_ms", "children"}
+
+
+def test_distribution_names_are_normalized(make_function) -> None:
+    from conftest import install_distribution
+
+    root = make_function("import my_pkg\n\ndef lambda_handler(e, c):\n    return 1\n")
+    install_distribution(root, "My.Odd_Name", {"my_pkg/__init__.py": "X = 1\n"})
+    result = analyze(AnalyzeRequest(path=root, runs=1, bytecode_runs=0))
+    assert result.dependency("my-odd-name") is not None
+
+
+def test_bytecode_penalty_is_measured_for_a_package_without_pyc(make_function) -> None:
+    # A large module with no .pyc: every cold start compiles it, as on read-only /var/task.
+    big = "\n".join(f"def f{i}(x):\n    return [x * {i} for _ in range(3)]\n" for i in range(6000))
+    root = make_function("import big\n\ndef lambda_handler(e, c):\n    return 1\n",
+                         extra_files={"big.py": big})
+    result = analyze(AnalyzeRequest(path=root, runs=3, bytecode_runs=3))
+    assert result.package.has_bytecode is False
+    assert result.package.bytecode_penalty_ms is not None
+    assert result.package.bytecode_penalty_ms > 30, result.package
+    assert any("bytecode" in w for w in result.package.warnings)
+
+
+def test_developer_site_packages_do_not_leak(make_function) -> None:
+    # typer is installed beside coldprof, but not in the package: on Lambda it would not import.
+    root = make_function("import typer\n\ndef lambda_handler(e, c):\n    return 1\n")
+    with pytest.raises(FunctionInitError) as info:
+        analyze(AnalyzeRequest(path=root, runs=1, bytecode_runs=0))
+    assert "No module named 'typer'" in info.value.function_output
+
+
+def test_environment_is_lambdas_not_the_shell(make_function, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "developer-real-secret")
+    monkeypatch.setenv("SHELL_ONLY_VARIABLE", "x")
+    root = make_function(
+        """\
+        import os, sys
+        assert os.environ["AWS_SECRET_ACCESS_KEY"] != "developer-real-secret"
+        assert "SHELL_ONLY_VARIABLE" not in os.environ
+        assert os.environ["LAMBDA_TASK_ROOT"] == os.getcwd()
+        assert os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        assert os.environ["GREETING"] == "hello"
+        assert sys.path.index(os.environ["LAMBDA_TASK_ROOT"]) < sys.path.index(
+            os.environ["LAMBDA_RUNTIME_DIR"])
+        def lambda_handler(e, c):
+            return 1
+        """
+    )
+    result = analyze(
+        AnalyzeRequest(path=root, runs=1, bytecode_runs=0, env={"GREETING": "hello"})
+    )
+    assert result.failure is None
+
+
+# -- the CLI: exit codes and messages ------------------------------------------------------------
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(coldprof_cmd(*args), capture_output=True, text=True, timeout=timeout)
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    done = run_cli("analyze", str(tmp_path / "nope"))
+    assert done.returncode == 2
+    assert "no such file or directory" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_directory_without_python_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "README.txt").write_text("hi")
+    done = run_cli("analyze", str(tmp_path))
+    assert done.returncode == 2
+    assert "holds no Python files" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_no_handler_lists_what_was_tried(tmp_path: Path) -> None:
+    (tmp_path / "something.py").write_text("x = 1\n")
+    done = run_cli("analyze", str(tmp_path))
+    assert done.returncode == 2
+    assert "lambda_function.lambda_handler" in done.stderr and "main.handler" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_init_exception_exits_3_with_the_functions_traceback(make_function) -> None:
+    root = make_function(
+        "import json\nimport helpers\n\ndef lambda_handler(e, c):\n    return 1\n",
+        extra_files={"helpers.py": "import textwrap\nraise ValueError('bad config: FOO')\n"},
+    )
+    done = run_cli("analyze", str(root), "--runs", "1", "--format", "json")
+    assert done.returncode == 3
+    assert "ValueError" in done.stderr and "bad config: FOO" in done.stderr
+    assert "helpers.py" in done.stderr  # the function's own traceback
+    assert "coldprof/" not in done.stderr.split("---- the function's output ----")[1]
+    partial = json.loads(done.stdout)
+    assert partial["failure"]["error_type"] == "ValueError"
+    modules = [n["module"] for n in partial["imports"]]
+    assert "lambda_function" in modules  # the tree gathered up to the failure
+
+
+def test_init_exit_and_segfault_exit_3(make_function, tmp_path: Path) -> None:
+    exits = make_function("import sys\nsys.exit(4)\n", name="exits")
+    done = run_cli("analyze", str(exits), "--runs", "1")
+    assert done.returncode == 3
+    assert "Traceback (most recent call last)" not in done.stderr.split("coldprof: error")[-1]
+    crashes = make_function("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n",
+                            name="crashes")
+    done = run_cli("analyze", str(crashes), "--runs", "1")
+    assert done.returncode == 3
+    assert "segv" in done.stderr.lower()
+
+
+def test_init_past_the_limit_exits_3(make_function) -> None:
+    root = make_function("import time\ntime.sleep(30)\n\ndef lambda_handler(e, c):\n    return 1\n")
+    done = run_cli("analyze", str(root), "--runs", "1", "--init-limit", "1.5", timeout=60)
+    assert done.returncode == 3
+    assert "init limit" in done.stderr
+
+
+def test_bad_env_option_is_a_usage_error(make_function) -> None:
+    root = make_function()
+    done = run_cli("analyze", str(root), "--env", "NOEQUALS")
+    assert done.returncode == 2
+    assert "KEY=VALUE" in done.stderr
+
+
+def test_table_output_and_report_file(make_function, tmp_path: Path) -> None:
+    root = make_function("import json\n\ndef lambda_handler(e, c):\n    return 1\n")
+    out = tmp_path / "out" / "report.json"
+    done = run_cli("analyze", str(root), "--runs", "2", "--bytecode-runs", "0", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "inclusive ms" in done.stdout  # the table still goes to the terminal
+    assert json.loads(out.read_text())["runs"] == 2
+
+
+def test_failed_init_writes_the_partial_report_saying_so(make_function, tmp_path: Path) -> None:
+    root = make_function("import json\nraise SystemExit(1)\n")
+    out = tmp_path / "partial.md"
+    done = run_cli("analyze", str(root), "--runs", "1", "--output", str(out), "--format", "markdown")
+    assert done.returncode == 3
+    text = out.read_text()
+    assert "init failed" in text and "lambda_function" in text
+
+
+def test_unwritable_output_is_a_usage_error(make_function, tmp_path: Path) -> None:
+    root = make_function()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    done = run_cli("analyze", str(root), "--runs", "1", "--bytecode-runs", "0",
+                   "--output", str(blocker / "x.json"))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
