@@ -107,15 +107,36 @@ def test_init_stats_and_json_contract(known_result) -> None:
     # Init cannot be shorter than the busy-waits it contains.
     assert init.min >= sum(TRUTH.values())
     data = json.loads(json.dumps(known_result.to_dict()))
-    for key in ("schema_version", "handler", "python", "runs", "init_ms", "package",
-                "dependencies", "imports"):
+    for key in (
+        "schema_version",
+        "handler",
+        "python",
+        "runs",
+        "init_ms",
+        "package",
+        "dependencies",
+        "imports",
+    ):
         assert key in data
     assert set(data["init_ms"]) >= {"median", "p90", "min", "max", "samples"}
     assert set(data["package"]) >= {
-        "unzipped_bytes", "zipped_bytes", "files", "has_bytecode", "bytecode_penalty_ms"}
+        "unzipped_bytes",
+        "zipped_bytes",
+        "files",
+        "has_bytecode",
+        "bytecode_penalty_ms",
+    }
     dep = next(d for d in data["dependencies"] if d["name"] == "slowdep")
-    assert set(dep) >= {"name", "kind", "version", "self_ms", "inclusive_ms", "modules",
-                        "unzipped_bytes", "zipped_bytes"}
+    assert set(dep) >= {
+        "name",
+        "kind",
+        "version",
+        "self_ms",
+        "inclusive_ms",
+        "modules",
+        "unzipped_bytes",
+        "zipped_bytes",
+    }
     assert dep["unzipped_bytes"] > 0 and dep["zipped_bytes"] > 0
     node = data["imports"][0]
     assert set(node) >= {"module", "dependency", "self_ms", "cumulative_ms", "children"}
@@ -133,8 +154,9 @@ def test_distribution_names_are_normalized(make_function) -> None:
 def test_bytecode_penalty_is_measured_for_a_package_without_pyc(make_function) -> None:
     # A large module with no .pyc: every cold start compiles it, as on read-only /var/task.
     big = "\n".join(f"def f{i}(x):\n    return [x * {i} for _ in range(3)]\n" for i in range(6000))
-    root = make_function("import big\n\ndef lambda_handler(e, c):\n    return 1\n",
-                         extra_files={"big.py": big})
+    root = make_function(
+        "import big\n\ndef lambda_handler(e, c):\n    return 1\n", extra_files={"big.py": big}
+    )
     result = analyze(AnalyzeRequest(path=root, runs=3, bytecode_runs=3))
     assert result.package.has_bytecode is False
     assert result.package.bytecode_penalty_ms is not None
@@ -167,9 +189,7 @@ def test_environment_is_lambdas_not_the_shell(make_function, monkeypatch) -> Non
             return 1
         """
     )
-    result = analyze(
-        AnalyzeRequest(path=root, runs=1, bytecode_runs=0, env={"GREETING": "hello"})
-    )
+    result = analyze(AnalyzeRequest(path=root, runs=1, bytecode_runs=0, env={"GREETING": "hello"}))
     assert result.failure is None
 
 
@@ -222,8 +242,9 @@ def test_init_exit_and_segfault_exit_3(make_function, tmp_path: Path) -> None:
     done = run_cli("analyze", str(exits), "--runs", "1")
     assert done.returncode == 3
     assert "Traceback (most recent call last)" not in done.stderr.split("coldprof: error")[-1]
-    crashes = make_function("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n",
-                            name="crashes")
+    crashes = make_function(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", name="crashes"
+    )
     done = run_cli("analyze", str(crashes), "--runs", "1")
     assert done.returncode == 3
     assert "segv" in done.stderr.lower()
@@ -246,7 +267,9 @@ def test_bad_env_option_is_a_usage_error(make_function) -> None:
 def test_table_output_and_report_file(make_function, tmp_path: Path) -> None:
     root = make_function("import json\n\ndef lambda_handler(e, c):\n    return 1\n")
     out = tmp_path / "out" / "report.json"
-    done = run_cli("analyze", str(root), "--runs", "2", "--bytecode-runs", "0", "--output", str(out))
+    done = run_cli(
+        "analyze", str(root), "--runs", "2", "--bytecode-runs", "0", "--output", str(out)
+    )
     assert done.returncode == 0, done.stderr
     assert "inclusive ms" in done.stdout  # the table still goes to the terminal
     assert json.loads(out.read_text())["runs"] == 2
@@ -255,7 +278,9 @@ def test_table_output_and_report_file(make_function, tmp_path: Path) -> None:
 def test_failed_init_writes_the_partial_report_saying_so(make_function, tmp_path: Path) -> None:
     root = make_function("import json\nraise SystemExit(1)\n")
     out = tmp_path / "partial.md"
-    done = run_cli("analyze", str(root), "--runs", "1", "--output", str(out), "--format", "markdown")
+    done = run_cli(
+        "analyze", str(root), "--runs", "1", "--output", str(out), "--format", "markdown"
+    )
     assert done.returncode == 3
     text = out.read_text()
     assert "init failed" in text and "lambda_function" in text
@@ -265,7 +290,15 @@ def test_unwritable_output_is_a_usage_error(make_function, tmp_path: Path) -> No
     root = make_function()
     blocker = tmp_path / "file"
     blocker.write_text("")
-    done = run_cli("analyze", str(root), "--runs", "1", "--bytecode-runs", "0",
-                   "--output", str(blocker / "x.json"))
+    done = run_cli(
+        "analyze",
+        str(root),
+        "--runs",
+        "1",
+        "--bytecode-runs",
+        "0",
+        "--output",
+        str(blocker / "x.json"),
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr

@@ -1,0 +1,169 @@
+"""Finding the handler, building the package as `sam build` would, and the runtime dir."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from coldprof.errors import BuildError, HandlerNotFoundError, UsageError
+from coldprof.package import (
+    FunctionSource,
+    build_package,
+    normalize_name,
+    resolve_function,
+    runtime_dir,
+    runtime_distributions,
+)
+
+
+def write(path: Path, text: str = "") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        ("lambda_function.py", "lambda_function.lambda_handler"),
+        ("app.py", "app.lambda_handler"),
+        ("main.py", "main.handler"),
+        ("handler.py", "handler.handler"),
+    ],
+)
+def test_conventional_handlers(tmp_path: Path, filename: str, expected: str) -> None:
+    write(tmp_path / filename, "def lambda_handler(e, c): pass\n")
+    source = resolve_function(tmp_path)
+    assert source.handler == expected
+    assert source.handler_origin == "convention"
+
+
+def test_sam_template_names_the_handler_and_code_dir(tmp_path: Path) -> None:
+    write(tmp_path / "hello_world" / "service.py", "def run(e, c): pass\n")
+    write(tmp_path / "app.py", "def lambda_handler(e, c): pass\n")  # would win by convention
+    write(
+        tmp_path / "template.yaml",
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        "      CodeUri: hello_world/\n      Handler: service.run\n      Runtime: python3.12\n",
+    )
+    source = resolve_function(tmp_path)
+    assert source.handler == "service.run"
+    assert source.path == tmp_path / "hello_world/"
+    assert source.handler_origin == "template.yaml"
+
+
+def test_serverless_yml(tmp_path: Path) -> None:
+    write(tmp_path / "src" / "api.py", "def hello(e, c): pass\n")
+    write(tmp_path / "serverless.yml", "functions:\n  hello:\n    handler: src/api.hello\n")
+    source = resolve_function(tmp_path)
+    assert source.handler == "src/api.hello"
+    assert source.module == "src.api"
+
+
+def test_template_with_several_handlers_asks_for_one(tmp_path: Path) -> None:
+    write(tmp_path / "a.py", "def h(e, c): pass\n")
+    write(tmp_path / "b.py", "def h(e, c): pass\n")
+    write(tmp_path / "template.yaml", "Handler: a.h\nHandler: b.h\n")
+    with pytest.raises(HandlerNotFoundError, match="several handlers"):
+        resolve_function(tmp_path)
+
+
+def test_explicit_handler_must_exist(tmp_path: Path) -> None:
+    write(tmp_path / "app.py", "def lambda_handler(e, c): pass\n")
+    assert resolve_function(tmp_path, "app.lambda_handler").handler_origin == "--handler"
+    with pytest.raises(HandlerNotFoundError) as info:
+        resolve_function(tmp_path, "missing.handler")
+    assert "app" in (info.value.hint or "")
+    with pytest.raises(UsageError, match="module.function"):
+        resolve_function(tmp_path, "nodot")
+
+
+def test_a_handler_file_can_be_given(tmp_path: Path) -> None:
+    file = write(tmp_path / "fn.py", "def lambda_handler(e, c): pass\n")
+    source = resolve_function(file)
+    assert source.path == tmp_path and source.handler == "fn.lambda_handler"
+
+
+def _wheel(directory: Path, name: str, module_source: str) -> Path:
+    """A minimal pure-Python wheel, so the build test needs no network."""
+    wheel = directory / f"{name}-1.0-py3-none-any.whl"
+    files = {
+        f"{name}/__init__.py": module_source,
+        f"{name}-1.0.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+        f"{name}-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{name}-1.0.dist-info/RECORD,,")
+    files[f"{name}-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def test_build_installs_requirements_into_a_cache_keyed_by_their_hash(tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path, "tinydep", "VALUE = 42\n")
+    fn = tmp_path / "fn"
+    write(fn / "app.py", "import tinydep\ndef lambda_handler(e, c): return tinydep.VALUE\n")
+    write(fn / "requirements.txt", f"{wheel}\n")
+    source = resolve_function(fn)
+    assert source.needs_build
+    cache = tmp_path / "cache"
+    root = build_package(source, cache=cache)
+    assert (root / "tinydep" / "__init__.py").read_text() == "VALUE = 42\n"
+    assert (root / "app.py").is_file()
+    assert list(root.glob("tinydep-1.0.dist-info/RECORD"))
+    # The function's own files are refreshed on every build; the deps are not re-installed.
+    stamp = (root.parent / "deps-complete").stat().st_mtime_ns
+    write(fn / "app.py", "import tinydep\ndef lambda_handler(e, c): return 1\n")
+    (fn / "extra.py").write_text("")
+    root_again = build_package(source, cache=cache)
+    assert root_again == root
+    assert (root.parent / "deps-complete").stat().st_mtime_ns == stamp
+    assert "return 1" in (root / "app.py").read_text()
+    (fn / "extra.py").unlink()
+    build_package(source, cache=cache)
+    assert not (root / "extra.py").exists()  # a deleted source file leaves the package too
+    # The user's directory is untouched: no build output lands in it.
+    assert sorted(p.name for p in fn.iterdir()) == ["app.py", "requirements.txt"]
+
+
+def test_vendored_directory_is_not_rebuilt(tmp_path: Path) -> None:
+    write(tmp_path / "app.py", "def lambda_handler(e, c): pass\n")
+    write(tmp_path / "requirements.txt", "numpy\n")
+    (tmp_path / "numpy-2.0.dist-info").mkdir()
+    assert resolve_function(tmp_path).needs_build is False
+
+
+def test_failed_pip_install_is_a_build_error(tmp_path: Path) -> None:
+    write(tmp_path / "app.py", "def lambda_handler(e, c): pass\n")
+    write(tmp_path / "requirements.txt", f"{tmp_path / 'no-such-file-1.0-py3-none-any.whl'}\n")
+    with pytest.raises(BuildError, match="pip install"):
+        build_package(
+            FunctionSource(tmp_path, "app.lambda_handler", "convention"), cache=tmp_path / "cache"
+        )
+
+
+def test_runtime_dir_holds_the_runtime_and_nothing_else(tmp_path: Path) -> None:
+    names = {normalize_name(d.metadata["Name"]) for d in runtime_distributions()}
+    assert {"awslambdaric", "boto3", "botocore"} <= names
+    assert "typer" not in names and "coldprof" not in names
+    directory = runtime_dir(tmp_path)
+    entries = {p.name for p in directory.iterdir()}
+    assert {"awslambdaric", "boto3", "botocore"} <= entries
+    assert "typer" not in entries and "coldprof" not in entries
+    assert runtime_dir(tmp_path) == directory  # cached
+    assert os.path.islink(directory / "boto3")
+
+
+def test_normalize_name() -> None:
+    assert normalize_name("Foo.Bar__baz-Qux") == "foo-bar-baz-qux"
