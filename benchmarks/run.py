@@ -1,0 +1,252 @@
+"""coldprof's performance goals, each a ratio measured side by side in one run (`make bench`).
+
+These machines are noisy and have two cores, so no figure here is an absolute time: each is a
+ratio of two things measured in the same run, interleaved where that helps, and each has a goal.
+The results go to reports/benchmarks.md with a description of the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_functions"
+BIN = Path(sys.executable).parent
+COLDPROF = [str(BIN / "coldprof")]
+sys.path.insert(0, str(REPO / "tests"))
+
+
+@dataclass
+class Figure:
+    number: int
+    what: str
+    value: float
+    goal: str
+    met: bool
+    detail: str
+
+    def row(self) -> str:
+        verdict = "met" if self.met else "**not met**"
+        return f"| {self.number} | {self.what} | {self.value:.2f} | {self.goal} | {verdict} | {self.detail} |"
+
+
+def wall(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=env, cwd=cwd)
+    return time.perf_counter() - started
+
+
+def analyze_json(path: Path, *args: str) -> dict:
+    done = subprocess.run(
+        [*COLDPROF, "analyze", str(path), "--format", "json", *args],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(done.stdout)
+
+
+# -- 1: analyze overhead --------------------------------------------------------------------------
+def floor_env(task_root: str) -> dict[str, str]:
+    from coldprof.package import runtime_dir
+
+    return {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": os.pathsep.join([task_root, str(runtime_dir())]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def bench_overhead(sample: str, runs: int = 10) -> Figure:
+    path = SAMPLES / sample
+    first = analyze_json(path, "--runs", "1", "--bytecode-runs", "0")  # builds and warms caches
+    task_root = first["task_root"]
+    module = first["handler"].rsplit(".", 1)[0].replace("/", ".")
+    env = floor_env(task_root)
+    floor_cmd = [sys.executable, "-s", "-S", "-c", f"import {module}"]
+    wall(floor_cmd, env, Path(task_root))
+    floors, analyzes = [], []
+    for _ in range(3):  # interleaved, so drift hits both sides alike
+        floors.append(statistics.median(wall(floor_cmd, env, Path(task_root)) for _ in range(runs)))
+        analyzes.append(wall([*COLDPROF, "analyze", str(path), "--runs", str(runs),
+                              "--format", "json"]))
+    floor = statistics.median(floors)
+    analyze_wall = statistics.median(analyzes)
+    ratio = analyze_wall / (runs * floor)
+    return Figure(1, f"analyze overhead, {sample}", ratio, "≤ 1.5", ratio <= 1.5,
+                  f"analyze --runs {runs}: {analyze_wall:.2f} s; floor (bare import): "
+                  f"{floor * 1000:.0f} ms")
+
+
+# -- 2: attribution accuracy ----------------------------------------------------------------------
+def bench_accuracy() -> Figure:
+    from conftest import busy_module, install_distribution
+
+    truth = {"alpha": 80.0, "beta": 40.0, "gamma": 20.0, "delta": 10.0, "(function)": 30.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "fn"
+        root.mkdir()
+        (root / "lambda_function.py").write_text(
+            "import own\nimport alpha\nimport gamma\n\ndef lambda_handler(e, c):\n    return 1\n"
+        )
+        (root / "own.py").write_text(busy_module(truth["(function)"]))
+        install_distribution(root, "delta", {"delta.py": busy_module(truth["delta"])})
+        install_distribution(root, "beta", {"beta/__init__.py": busy_module(truth["beta"], "import delta")})
+        install_distribution(root, "alpha", {"alpha/__init__.py": busy_module(truth["alpha"], "import beta")})
+        install_distribution(root, "gamma", {"gamma.py": busy_module(truth["gamma"])})
+        result = analyze_json(root, "--runs", "10", "--bytecode-runs", "0")
+    measured = {d["name"]: d["self_ms"] for d in result["dependencies"]}
+    worst_name, worst_excess = "", -1e9
+    errors = []
+    for name, expected in truth.items():
+        error = abs(measured.get(name, 0.0) - expected)
+        allowed = max(3.0, 0.10 * expected)
+        errors.append(f"{name} {measured.get(name, 0):.1f}/{expected:.0f}")
+        if error - allowed > worst_excess:
+            worst_name, worst_excess = name, error - allowed
+    worst_error = abs(measured.get(worst_name, 0.0) - truth[worst_name])
+    allowed = max(3.0, 0.10 * truth[worst_name])
+    return Figure(2, "attribution accuracy (worst error ÷ allowed)", worst_error / allowed, "≤ 1.0",
+                  worst_excess <= 0, f"worst: {worst_name} off by {worst_error:.1f} ms; "
+                  + ", ".join(errors))
+
+
+# -- 3: stability ---------------------------------------------------------------------------------
+def bench_stability(sample: str = "heavy_deps", repeats: int = 5) -> Figure:
+    medians = [
+        analyze_json(SAMPLES / sample, "--bytecode-runs", "0")["init_ms"]["median"]
+        for _ in range(repeats)
+    ]
+    cv = statistics.stdev(medians) / statistics.mean(medians) * 100
+    return Figure(3, f"stability, {sample} (CV of init median, %)", cv, "≤ 5", cv <= 5,
+                  "medians: " + ", ".join(f"{m:.0f}" for m in medians) + " ms")
+
+
+# -- 4 and 5: the local sweep ---------------------------------------------------------------------
+def sweep(concurrency: int, samples: int) -> tuple[float, dict]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*COLDPROF, "remote", str(SAMPLES / "boto3_client"), "--local", "--memory", "512,1769",
+         "--samples", str(samples), "--warm", "0", "--concurrency", str(concurrency),
+         "--format", "json", "--yes"],
+        check=True, capture_output=True, text=True,
+    )
+    return time.perf_counter() - started, json.loads(done.stdout)
+
+
+def cold_samples(report: dict) -> list[dict]:
+    return [c for f in report["functions"] for t in f["tiers"] for c in t["cold"]]
+
+
+def bench_sweep() -> list[Figure]:
+    samples = 10
+    sweep(1, 1)  # build and warm caches
+    serial_wall, serial = sweep(1, samples)
+    parallel_wall, parallel = sweep(5, samples)
+    serial_rate = len(cold_samples(serial)) / serial_wall * 60
+    parallel_rate = len(cold_samples(parallel)) / parallel_wall * 60
+    speedup = parallel_rate / serial_rate
+    busy = sum(c["init_ms"] + c["duration_ms"] for c in cold_samples(serial)) / 1000
+    overhead = serial_wall / busy
+    return [
+        Figure(4, "sweep speed, --concurrency 5 vs 1", speedup, "≥ 3", speedup >= 3,
+               f"{parallel_rate:.0f} vs {serial_rate:.0f} cold starts/min "
+               f"({len(cold_samples(parallel))} vs {len(cold_samples(serial))} samples)"),
+        Figure(5, "orchestration overhead (sweep wall ÷ Σ init + duration)", overhead, "≤ 2",
+               overhead <= 2, f"--concurrency 1: {serial_wall:.1f} s wall, {busy:.1f} s in cold starts"),
+    ]
+
+
+# -- 6: own start-up ------------------------------------------------------------------------------
+def bench_startup(repeats: int = 30) -> Figure:
+    version = [*COLDPROF, "--version"]
+    typer = [sys.executable, "-c", "import typer"]
+    wall(version), wall(typer)
+    ours, theirs = [], []
+    for _ in range(repeats):  # interleaved
+        ours.append(wall(version))
+        theirs.append(wall(typer))
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    return Figure(6, "own start-up (coldprof --version ÷ import typer)", ratio, "≤ 1.3",
+                  ratio <= 1.3, f"{statistics.median(ours) * 1000:.0f} vs "
+                  f"{statistics.median(theirs) * 1000:.0f} ms, median of {repeats}")
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kb / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {memory}",
+        f"- {platform.system()} {platform.release()} ({platform.machine()}); "
+        f"Python {platform.python_version()}",
+        f"- Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, default=REPO / "reports" / "benchmarks.md")
+    parser.add_argument("--only", type=int, action="append", help="run only these goal numbers")
+    args = parser.parse_args()
+    benches: list[tuple[int, Callable[[], Figure | list[Figure]]]] = [
+        (1, lambda: [bench_overhead("heavy_deps"), bench_overhead("minimal")]),
+        (2, bench_accuracy),
+        (3, bench_stability),
+        (4, bench_sweep),
+        (6, bench_startup),
+    ]
+    figures: list[Figure] = []
+    for number, bench in benches:
+        if args.only and number not in args.only and not (number == 4 and 5 in args.only):
+            continue
+        print(f"benchmark {number}...", file=sys.stderr, flush=True)
+        produced = bench()
+        for figure in produced if isinstance(produced, list) else [produced]:
+            print(figure.row(), file=sys.stderr, flush=True)
+            figures.append(figure)
+    lines = [
+        "# coldprof benchmarks",
+        "",
+        "Each figure is a ratio of two things measured side by side in one run (`make bench`).",
+        "",
+        "## Machine",
+        *machine(),
+        "",
+        "| # | What | Figure | Goal | Verdict | Detail |",
+        "|---|---|---|---|---|---|",
+        *[f.row() for f in figures],
+        "",
+    ]
+    notes = REPO / "benchmarks" / "NOTES.md"
+    if notes.is_file():
+        lines += [notes.read_text().rstrip(), ""]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text("\n".join(lines))
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
