@@ -1,0 +1,40 @@
+"""The CLI's own promises: it starts without heavy imports, and bad input gets one clean line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import coldprof_cmd
+
+HEAVY = ("boto3", "botocore", "tabulate", "awslambdaric", "matplotlib")
+
+
+@pytest.mark.parametrize("args", [("--version",), ("--help",), ("analyze", "--help")])
+def test_start_up_does_not_import_heavy_modules(args: tuple[str, ...]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "coldprof.cli", *args],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "typer" in imported  # the measurement itself works
+    assert not imported & set(HEAVY), imported & set(HEAVY)
+
+
+def test_version() -> None:
+    done = subprocess.run(coldprof_cmd("--version"), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.startswith("coldprof ")
+
+
+def test_unknown_option_is_usage_error() -> None:
+    done = subprocess.run(coldprof_cmd("analyze", "--no-such-flag"), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
