@@ -302,3 +302,16 @@ def test_unwritable_output_is_a_usage_error(make_function, tmp_path: Path) -> No
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+def test_relative_path_attributes_the_functions_own_code(make_function) -> None:
+    root = make_function("import json\n\ndef lambda_handler(e, c):\n    return 1\n")
+    done = subprocess.run(
+        coldprof_cmd("analyze", root.name, "--runs", "1", "--bytecode-runs", "0", "--format",
+                     "json"),
+        capture_output=True, text=True, timeout=120, cwd=root.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    names = {d["name"]: d["kind"] for d in json.loads(done.stdout)["dependencies"]}
+    assert names.get("(function)") == "function"
+    assert "(unresolved)" not in names

@@ -105,6 +105,7 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     for layer in request.layers:
         if not layer.is_dir():
             raise UsageError(f"--layer {layer}: not a directory")
+    request = replace(request, layers=tuple(Path(os.path.abspath(p)) for p in request.layers))
     source = resolve_function(request.path, request.handler)
     if source.needs_build and request.build:
         progress.start(f"building {source.path.name} (pip install -r requirements.txt)")

@@ -117,6 +117,8 @@ def resolve_function(path: Path, handler: str | None = None) -> FunctionSource:
     """Find the function directory's handler: --handler, then templates, then conventions."""
     if not path.exists():
         raise UsageError(f"{path}: no such file or directory")
+    # Absolute, so module files resolve the same whatever the working directory.
+    path = Path(os.path.abspath(path))
     if path.is_file():
         if path.suffix != ".py":
             raise UsageError(f"{path}: not a function directory or a Python file")
