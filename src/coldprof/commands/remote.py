@@ -1,1 +1,193 @@
 """The `coldprof remote` command."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from ..cli import FormatOption, OutputOption, app, emit, fail, make_progress
+from ..errors import EXIT_FAILED, ColdprofError, UsageError
+
+if TYPE_CHECKING:
+    from ..remote import Estimate, FunctionResult
+
+DEFAULT_MEMORY = "128,256,512,1024,1769,3008"
+
+
+@app.command()
+def remote(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Function directories to deploy as temporary functions (needs --role or --local)."
+        ),
+    ] = None,
+    arn: Annotated[
+        list[str] | None,
+        typer.Option("--arn", help="An existing function's ARN or name; repeatable."),
+    ] = None,
+    memory: Annotated[
+        str, typer.Option(help="Memory sizes to sweep, in MB, comma-separated.")
+    ] = DEFAULT_MEMORY,
+    samples: Annotated[int, typer.Option(min=1, help="Cold starts per memory size.")] = 5,
+    warm: Annotated[int, typer.Option(min=0, help="Warm invokes after each cold one.")] = 2,
+    payload: Annotated[
+        str, typer.Option(help="The event: JSON, or @file to read it from a file.")
+    ] = "{}",
+    concurrency: Annotated[
+        int,
+        typer.Option(min=1, help="Cold starts per configuration update, by parallel invokes (K)."),
+    ] = 1,
+    region: Annotated[
+        str | None, typer.Option(help="AWS region (default: from the ARN or your AWS config).")
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="AWS named profile.")] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint-url",
+            help="Lambda endpoint, e.g. a running `coldprof emulator`; AWS_ENDPOINT_URL works too.",
+        ),
+    ] = None,
+    local: Annotated[
+        bool,
+        typer.Option("--local", help="Run against the embedded emulator; no AWS account needed."),
+    ] = False,
+    role: Annotated[
+        str | None,
+        typer.Option(help="Execution role ARN for deployed function directories."),
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep deployed temporary functions afterwards.")
+    ] = False,
+    architecture: Annotated[
+        str, typer.Option(help="x86_64 or arm64, for deployed function directories.")
+    ] = "x86_64",
+    runtime: Annotated[
+        str | None,
+        typer.Option(help="python3.N for deployed functions (default: this Python's version)."),
+    ] = None,
+    handler: Annotated[
+        str | None,
+        typer.Option(help="module.function for deployed directories (default: discovered)."),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask before invoking functions in real AWS."),
+    ] = False,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Force cold starts on a deployed function across memory sizes, then restore it exactly."""
+    from ..remote import RemoteRequest, SweepInterrupted, run_remote
+
+    try:
+        request = RemoteRequest(
+            arns=tuple(arn or ()),
+            paths=tuple(paths or ()),
+            memory_tiers=parse_memory(memory),
+            samples=samples,
+            warm=warm,
+            payload=read_payload(payload),
+            concurrency=concurrency,
+            region=region,
+            profile=profile,
+            endpoint_url=endpoint_url,
+            local=local,
+            role=role,
+            keep=keep,
+            architecture=architecture,
+            runtime=runtime,
+            handler=handler,
+        )
+        from ..render import OutputFormat
+
+        progress = make_progress(fmt or OutputFormat.table, output)
+        try:
+            result = run_remote(request, progress, confirm=lambda e: _confirm(e, yes))
+        finally:
+            progress.finish()
+        emit(result, fmt, output)
+    except SweepInterrupted as e:
+        _report_interrupted(e.result.functions, e.signal_name)
+    except ColdprofError as e:
+        fail(e)
+    _report_problems(result.functions)
+
+
+def parse_memory(text: str) -> tuple[int, ...]:
+    try:
+        tiers = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
+    except ValueError as e:
+        raise UsageError(f"--memory {text!r}: expected sizes in MB like 128,512,1769") from e
+    return tiers
+
+
+def read_payload(text: str) -> bytes:
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            return path.read_bytes()
+        except OSError as e:
+            raise UsageError(f"--payload {text}: {e.strerror or e}") from e
+    return text.encode("utf-8")
+
+
+def _confirm(estimate: Estimate, yes: bool) -> bool:
+    typer.echo(estimate.describe(), err=True)
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "not invoking functions in AWS without a confirmation",
+            hint="pass --yes to confirm in scripts and CI",
+        )
+    return typer.confirm("Proceed?", default=False, err=True)
+
+
+def _report_problems(functions: tuple[FunctionResult, ...]) -> None:
+    """After the report: what must be put right by hand, and exit 3 if anything failed."""
+    failed = False
+    for function in functions:
+        if not function.restored:
+            failed = True
+            typer.echo(f"coldprof: error: could not restore {function.arn}; run:", err=True)
+            typer.echo(f"  {function.restore_command}", err=True)
+        if function.delete_command:
+            failed = True
+            typer.echo(f"coldprof: error: could not delete {function.name}; run:", err=True)
+            typer.echo(f"  {function.delete_command}", err=True)
+        if function.error:
+            failed = True
+            typer.echo(f"coldprof: error: {function.name}: {function.error}", err=True)
+        for tier in function.tiers:
+            if not tier.cold:
+                failed = True
+                why = tier.error or "no cold start succeeded"
+                typer.echo(f"coldprof: {function.name} @ {tier.memory_mb} MB: {why}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _report_interrupted(functions: tuple[FunctionResult, ...], signal_name: str) -> NoReturn:
+    typer.echo(f"coldprof: interrupted ({signal_name})", err=True)
+    unrestored = False
+    for function in functions:
+        if function.restored:
+            typer.echo(f"  {function.arn}: restored to its original configuration", err=True)
+        else:
+            unrestored = True
+            typer.echo(f"coldprof: error: could not restore {function.arn}; run:", err=True)
+            typer.echo(f"  {function.restore_command}", err=True)
+        if function.delete_command:
+            unrestored = True
+            typer.echo(f"coldprof: error: could not delete {function.name}; run:", err=True)
+            typer.echo(f"  {function.delete_command}", err=True)
+    if unrestored:
+        raise typer.Exit(EXIT_FAILED)
+    signum = signal.SIGTERM if signal_name == "SIGTERM" else signal.SIGINT
+    raise typer.Exit(128 + int(signum))
