@@ -27,7 +27,7 @@ from .distributions import (
     SizeCache,
     bytecode_fraction,
     footprint,
-    walk_files,
+    walk_file_paths,
 )
 from .environment import INIT_LIMIT_S, EnvironmentSpec, ExecutionEnvironment, layer_paths
 from .errors import FunctionInitError, UsageError
@@ -280,8 +280,8 @@ def _merge_tree(
             parents[node.module][parent.module if parent else None] += 1
     children: dict[str | None, list[str]] = defaultdict(list)
     for module in sorted(order, key=order.__getitem__):
-        parent = parents[module].most_common(1)[0][0]
-        children[parent if parent in order else None].append(module)
+        likeliest = parents[module].most_common(1)[0][0]
+        children[likeliest if likeliest in order else None].append(module)
 
     def build(module: str, seen: frozenset[str], parent_dep: str | None) -> ImportTreeNode:
         dep = _node_dependency(attribution, module, parent_dep)
@@ -300,10 +300,10 @@ def _merge_tree(
 def _package_summary(
     task_root: Path, layer_dirs: Sequence[Path], sizes: SizeCache, penalty: float | None
 ) -> PackageSummary:
-    package = footprint(walk_files(task_root), sizes)
+    package = footprint(walk_file_paths(task_root), sizes)
     layers = Footprint()
     for layer in layer_dirs:
-        extra = footprint(walk_files(layer), sizes)
+        extra = footprint(walk_file_paths(layer), sizes)
         layers = Footprint(layers.unzipped_bytes + extra.unzipped_bytes, 0, 0)
     fraction = bytecode_fraction(task_root)
     warnings = []

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import sys
 import sysconfig
 import zlib
+from stat import S_ISREG
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.machinery import ModuleSpec, PathFinder
@@ -38,7 +38,7 @@ class InstalledDistribution:
     version: str
     kind: str
     site: Path  # the directory RECORD paths are relative to
-    files: tuple[Path, ...]
+    files: tuple[str, ...]  # normalized absolute paths (strings: packages have thousands)
     top_level: tuple[str, ...]
     record: Path
 
@@ -86,12 +86,13 @@ def scan_site(site: Path, kind: str) -> list[InstalledDistribution]:
         with open(record, encoding="utf-8", errors="replace", newline="") as handle:
             rows = [row[0] for row in csv.reader(handle) if row]
         # normpath, not resolve: the runtime dir is made of symlinks whose paths must stay put.
-        files = tuple(Path(os.path.normpath(site / row)) for row in rows)
+        base = str(site)
+        files = tuple(os.path.normpath(os.path.join(base, row)) for row in rows)
+        firsts = {row.split("/", 1)[0] for row in rows}
         tops = {
-            Path(row).parts[0].split(".")[0]
-            for row in rows
-            if not Path(row).parts[0].endswith((".dist-info", ".data"))
-            and Path(row).parts[0] != ".."
+            first.split(".")[0]
+            for first in firsts
+            if not first.endswith((".dist-info", ".data")) and first not in ("..", "")
         }
         top_file = dist_info / "top_level.txt"
         if top_file.is_file():
@@ -111,12 +112,9 @@ def _stdlib_dirs() -> tuple[Path, ...]:
     return tuple(sorted(dirs))
 
 
-def _is_under(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True
+def _is_under(path: str | Path, root: str | Path) -> bool:
+    path, root = str(path), str(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 @dataclass
@@ -134,7 +132,7 @@ class Attribution:
             for layer in self.layer_dirs:
                 self.distributions += scan_site(layer, KIND_THIRD_PARTY)
             self.distributions += scan_site(self.runtime_dir, KIND_RUNTIME)
-        self._by_file: dict[Path, InstalledDistribution] = {}
+        self._by_file: dict[str, InstalledDistribution] = {}
         # Earlier sites win, as on sys.path: index them last so they overwrite.
         for dist in reversed(self.distributions):
             for file in dist.files:
@@ -188,14 +186,14 @@ class Attribution:
             return Path(os.path.normpath(spec.origin))
         for location in spec.submodule_search_locations or []:
             root = Path(os.path.normpath(location))
-            for file, _dist in self._by_file.items():
+            for file in self._by_file:
                 if _is_under(file, root):
-                    return file
+                    return Path(file)
         locations = list(spec.submodule_search_locations or [])
         return Path(os.path.normpath(locations[0])) / "__init__.py" if locations else None
 
     def _ref_for_file(self, file: Path) -> DependencyRef | None:
-        dist = self._by_file.get(file)
+        dist = self._by_file.get(str(file))
         if dist is not None:
             return DependencyRef(dist.name, dist.kind, dist.version)
         if _is_under(file, self.task_root):
@@ -238,23 +236,27 @@ class Attribution:
             return DependencyRef(STDLIB, KIND_STDLIB)
         return DependencyRef(UNRESOLVED, KIND_THIRD_PARTY)
 
-    def function_files(self) -> list[Path]:
+    def function_files(self) -> list[str]:
         """Files in the task root that no distribution's RECORD claims: the function's own."""
-        claimed = {f for f in self._by_file if _is_under(f, self.task_root)}
-        own = []
-        for path in walk_files(self.task_root):
-            if path in claimed or any(
-                p.endswith(".dist-info") for p in path.relative_to(self.task_root).parts
-            ):
-                continue
-            own.append(path)
-        return own
+        return [
+            path
+            for path in walk_file_paths(self.task_root, skip_dist_info=True)
+            if path not in self._by_file
+        ]
 
 
 def walk_files(root: Path) -> Iterable[Path]:
-    for directory, _dirs, files in os.walk(root):
+    """Every file below ``root``."""
+    return map(Path, walk_file_paths(root))
+
+
+def walk_file_paths(root: Path, skip_dist_info: bool = False) -> Iterable[str]:
+    """Every file below ``root``, as normalized path strings (cheaper for big packages)."""
+    for directory, dirs, files in os.walk(root):
+        if skip_dist_info:
+            dirs[:] = [d for d in dirs if not d.endswith(".dist-info")]
         for name in files:
-            yield Path(os.path.normpath(os.path.join(directory, name)))
+            yield os.path.normpath(os.path.join(directory, name))
 
 
 class SizeCache:
@@ -270,8 +272,8 @@ class SizeCache:
             except (OSError, ValueError):
                 self._data = {}
 
-    def zipped_size(self, file: Path, stat: os.stat_result) -> int:
-        key = hashlib.sha1(str(file).encode()).hexdigest()
+    def zipped_size(self, file: str | Path, stat: os.stat_result) -> int:
+        key = str(file)
         cached = self._data.get(key)
         if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
             return cached[2]
@@ -282,7 +284,7 @@ class SizeCache:
                 size += len(compressor.compress(chunk))
         size += len(compressor.flush())
         # zip stores an entry uncompressed when deflate would not shrink it
-        size = min(size, stat.st_size) + _ZIP_ENTRY_OVERHEAD + 2 * len(file.name)
+        size = min(size, stat.st_size) + _ZIP_ENTRY_OVERHEAD + 2 * len(os.path.basename(key))
         self._data[key] = [stat.st_size, stat.st_mtime_ns, size]
         self._dirty = True
         return size
@@ -296,14 +298,14 @@ class SizeCache:
         tmp.replace(self.path)
 
 
-def footprint(files: Iterable[Path], sizes: SizeCache) -> Footprint:
+def footprint(files: Iterable[str | Path], sizes: SizeCache) -> Footprint:
     unzipped = zipped = count = 0
     for file in files:
         try:
-            stat = file.stat()
+            stat = os.stat(file)
         except OSError:
             continue
-        if not file.is_file():
+        if not S_ISREG(stat.st_mode):
             continue
         unzipped += stat.st_size
         zipped += sizes.zipped_size(file, stat)
@@ -315,10 +317,11 @@ def bytecode_fraction(root: Path) -> float:
     """Share of the package's .py files that ship a matching .pyc for this Python."""
     tag = sys.implementation.cache_tag
     sources = compiled = 0
-    for file in walk_files(root):
-        if file.suffix != ".py":
+    for file in walk_file_paths(root):
+        if not file.endswith(".py"):
             continue
         sources += 1
-        if (file.parent / "__pycache__" / f"{file.stem}.{tag}.pyc").is_file():
+        directory, name = os.path.split(file)
+        if os.path.isfile(os.path.join(directory, "__pycache__", f"{name[:-3]}.{tag}.pyc")):
             compiled += 1
     return compiled / sources if sources else 1.0
