@@ -95,3 +95,8 @@ def markdown(result: AnalyzeResult, top: int | None = None, **_options: Any) -> 
         "",
     ]
     return "\n".join(lines)
+
+
+# HTML and speedscope live in their own modules; `render()` finds them here by format name.
+from .analyze_html import html  # noqa: E402, F401
+from .speedscope import speedscope  # noqa: E402, F401

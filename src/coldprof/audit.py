@@ -1,0 +1,719 @@
+"""Pure: an analyze result against budgets and a baseline → findings that name the culprit."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .errors import UsageError
+from .models import SCHEMA_VERSION, AnalyzeResult, DependencyCost, ImportTreeNode
+from .render.units import size
+
+DEFAULT_REGRESSION_PCT = 10.0
+DEFAULT_MIN_REGRESSION_MS = 5.0
+# A change must clear this many standard errors of the difference of two medians. Three keeps a
+# CI gate quiet on an unlucky run without hiding a real regression of a few ms at 10 runs.
+NOISE_Z = 3.0
+# The standard error of a median is about 1.2533 σ/√n, and σ is about 1.4826 × MAD.
+_MEDIAN_SE_PER_MAD = 1.2533 * 1.4826
+# Below this a percentage of a tiny package is meaningless.
+MIN_PACKAGE_GROWTH_BYTES = 256 * 1024
+MB = 1024 * 1024
+
+# Rules: the flag (or pyproject key) that governs each finding.
+RULE_INIT_BUDGET = "max-init-ms"
+RULE_DEPENDENCY_BUDGET = "max-dependency-ms"
+RULE_PACKAGE_BUDGET = "max-package-mb"
+RULE_NEW_DEPENDENCY = "new-dependency"
+RULE_DEPENDENCY_REGRESSION = "dependency-regression"
+RULE_INIT_REGRESSION = "init-regression"
+RULE_PACKAGE_REGRESSION = "package-regression"
+
+# Dependencies a budget can be held against: the ones a function chooses to import.
+_BUDGETED_KINDS = ("third-party", "runtime")
+
+
+class IncomparableBaselineError(UsageError):
+    """The baseline was measured where init times mean something else (Python, OS, CPU)."""
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """What the audit holds a result to; None means no such budget."""
+
+    max_init_ms: float | None = None
+    max_dependency_ms: float | None = None
+    max_package_mb: float | None = None
+    max_regression_pct: float = DEFAULT_REGRESSION_PCT
+    min_regression_ms: float = DEFAULT_MIN_REGRESSION_MS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_init_ms": self.max_init_ms,
+            "max_dependency_ms": self.max_dependency_ms,
+            "max_package_mb": self.max_package_mb,
+            "max_regression_pct": self.max_regression_pct,
+            "min_regression_ms": self.min_regression_ms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Budgets:
+        def optional(key: str) -> float | None:
+            value = data.get(key)
+            return None if value is None else float(value)
+
+        return cls(
+            max_init_ms=optional("max_init_ms"),
+            max_dependency_ms=optional("max_dependency_ms"),
+            max_package_mb=optional("max_package_mb"),
+            max_regression_pct=float(data.get("max_regression_pct", DEFAULT_REGRESSION_PCT)),
+            min_regression_ms=float(data.get("min_regression_ms", DEFAULT_MIN_REGRESSION_MS)),
+        )
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One timing before and after, and whether the change stands out of the noise."""
+
+    before: float
+    after: float
+    threshold_ms: float  # what the change had to exceed, in ms
+    noise_judged: bool  # False when a side had too few samples to tell its spread
+    verdict: str  # "grew", "shrank" or "same"
+
+    @property
+    def change(self) -> float:
+        return round(self.after - self.before, 3)
+
+    @property
+    def pct(self) -> float | None:
+        return None if self.before <= 0 else round(self.change / self.before * 100, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "before": self.before,
+            "after": self.after,
+            "change": self.change,
+            "pct": self.pct,
+            "threshold_ms": self.threshold_ms,
+            "noise_judged": self.noise_judged,
+            "verdict": self.verdict,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Delta:
+        return cls(
+            before=float(data.get("before", 0)),
+            after=float(data.get("after", 0)),
+            threshold_ms=float(data.get("threshold_ms", 0)),
+            noise_judged=bool(data.get("noise_judged", False)),
+            verdict=str(data.get("verdict", "same")),
+        )
+
+
+@dataclass(frozen=True)
+class DependencyChange:
+    """One dependency in the baseline and now: "new", "removed", "grew", "shrank" or "same"."""
+
+    name: str
+    kind: str
+    status: str
+    self_ms: Delta
+    inclusive_ms: Delta
+    version_before: str | None = None
+    version_after: str | None = None
+    unzipped_bytes_before: int = 0
+    unzipped_bytes_after: int = 0
+    zipped_bytes_before: int = 0
+    zipped_bytes_after: int = 0
+    modules_before: int = 0
+    modules_after: int = 0
+
+    @property
+    def unzipped_change(self) -> int:
+        return self.unzipped_bytes_after - self.unzipped_bytes_before
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "self_ms": self.self_ms.to_dict(),
+            "inclusive_ms": self.inclusive_ms.to_dict(),
+            "version_before": self.version_before,
+            "version_after": self.version_after,
+            "unzipped_bytes_before": self.unzipped_bytes_before,
+            "unzipped_bytes_after": self.unzipped_bytes_after,
+            "zipped_bytes_before": self.zipped_bytes_before,
+            "zipped_bytes_after": self.zipped_bytes_after,
+            "modules_before": self.modules_before,
+            "modules_after": self.modules_after,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DependencyChange:
+        return cls(
+            name=str(data["name"]),
+            kind=str(data.get("kind", "third-party")),
+            status=str(data.get("status", "same")),
+            self_ms=Delta.from_dict(data.get("self_ms", {})),
+            inclusive_ms=Delta.from_dict(data.get("inclusive_ms", {})),
+            version_before=data.get("version_before"),
+            version_after=data.get("version_after"),
+            unzipped_bytes_before=int(data.get("unzipped_bytes_before", 0)),
+            unzipped_bytes_after=int(data.get("unzipped_bytes_after", 0)),
+            zipped_bytes_before=int(data.get("zipped_bytes_before", 0)),
+            zipped_bytes_after=int(data.get("zipped_bytes_after", 0)),
+            modules_before=int(data.get("modules_before", 0)),
+            modules_after=int(data.get("modules_after", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken budget or regression, naming its culprit (a dependency, init, the package)."""
+
+    rule: str
+    subject: str
+    message: str
+    measured: float
+    limit: float | None = None
+    baseline: float | None = None
+    unit: str = "ms"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "subject": self.subject,
+            "message": self.message,
+            "measured": self.measured,
+            "limit": self.limit,
+            "baseline": self.baseline,
+            "unit": self.unit,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        def optional(key: str) -> float | None:
+            value = data.get(key)
+            return None if value is None else float(value)
+
+        return cls(
+            rule=str(data.get("rule", "")),
+            subject=str(data.get("subject", "")),
+            message=str(data.get("message", "")),
+            measured=float(data.get("measured", 0)),
+            limit=optional("limit"),
+            baseline=optional("baseline"),
+            unit=str(data.get("unit", "ms")),
+        )
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The outcome of `coldprof audit`: the run, what it was held to, and what broke."""
+
+    result: AnalyzeResult
+    budgets: Budgets
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...] = ()
+    baseline: AnalyzeResult | None = None  # without its import tree, to keep the file small
+    baseline_path: str | None = None
+    init: Delta | None = None
+    changes: tuple[DependencyChange, ...] = ()
+    config_path: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    kind = "audit"
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "kind": self.kind,
+            "ok": self.ok,
+            "findings": [f.to_dict() for f in self.findings],
+            "notes": list(self.notes),
+            "budgets": self.budgets.to_dict(),
+            "config_path": self.config_path,
+            "baseline_path": self.baseline_path,
+            "init": self.init.to_dict() if self.init else None,
+            "changes": [c.to_dict() for c in self.changes],
+            "result": self.result.to_dict(),
+            "baseline": self.baseline.to_dict() if self.baseline else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditResult:
+        baseline = data.get("baseline")
+        init = data.get("init")
+        return cls(
+            result=AnalyzeResult.from_dict(data.get("result", {})),
+            budgets=Budgets.from_dict(data.get("budgets", {})),
+            findings=tuple(Finding.from_dict(f) for f in data.get("findings", ())),
+            notes=tuple(str(n) for n in data.get("notes", ())),
+            baseline=AnalyzeResult.from_dict(baseline) if baseline else None,
+            baseline_path=data.get("baseline_path"),
+            init=Delta.from_dict(init) if init else None,
+            changes=tuple(DependencyChange.from_dict(c) for c in data.get("changes", ())),
+            config_path=data.get("config_path"),
+            schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+        )
+
+
+# -- comparability ------------------------------------------------------------------------------
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def check_comparable(
+    baseline: AnalyzeResult, python: str, platform: str, architecture: str
+) -> None:
+    """Refuse a baseline measured on another Python, OS or CPU: its times mean something else."""
+    if baseline.failure is not None:
+        raise UsageError(
+            "the baseline records a failed init, so there is nothing to compare with",
+            hint="regenerate it with --update-baseline once the function initializes",
+        )
+    reasons = []
+    if baseline.python and _minor(baseline.python) != _minor(python):
+        reasons.append(
+            f"it was measured on Python {baseline.python} and this run uses Python {python}; "
+            "import times differ between Python versions"
+        )
+    if baseline.platform and baseline.platform != platform:
+        reasons.append(
+            f"it was measured on {baseline.platform} and this run is on {platform}; "
+            "the same imports cost differently on another operating system"
+        )
+    if baseline.architecture and baseline.architecture != architecture:
+        reasons.append(
+            f"it was measured on {baseline.architecture} and this run is on {architecture}; "
+            "times from another CPU architecture are not comparable"
+        )
+    if reasons:
+        raise IncomparableBaselineError(
+            "cannot compare with the baseline: " + "; and ".join(reasons),
+            hint="measure the baseline where the audit runs (same Python, OS and architecture), "
+            "or write a new one with --update-baseline",
+        )
+
+
+# -- noise --------------------------------------------------------------------------------------
+def _median_se(samples: Sequence[float]) -> float:
+    centre = statistics.median(samples)
+    mad = statistics.median(abs(s - centre) for s in samples)
+    return _MEDIAN_SE_PER_MAD * mad / math.sqrt(len(samples))
+
+
+def compare(
+    before: float,
+    after: float,
+    before_samples: Sequence[float],
+    after_samples: Sequence[float],
+    budgets: Budgets,
+) -> Delta:
+    """Judge one change: it counts when it clears the runs' noise, the ms floor and the percent.
+
+    The noise is NOISE_Z standard errors of the difference of the two medians, each estimated
+    from its runs' median absolute deviation, so one slow run does not move it.
+    """
+    judged = len(before_samples) >= 2 and len(after_samples) >= 2
+    noise = 0.0
+    if judged:
+        noise = NOISE_Z * math.hypot(_median_se(before_samples), _median_se(after_samples))
+    threshold = round(max(budgets.min_regression_ms, noise), 3)
+    change = after - before
+    big_enough = before <= 0 or abs(change) / before * 100 > budgets.max_regression_pct
+    verdict = "same"
+    if big_enough and change > threshold:
+        verdict = "grew"
+    elif big_enough and -change > threshold:
+        verdict = "shrank"
+    return Delta(round(before, 3), round(after, 3), threshold, judged, verdict)
+
+
+# -- the audit ----------------------------------------------------------------------------------
+def audit(
+    result: AnalyzeResult,
+    budgets: Budgets,
+    baseline: AnalyzeResult | None = None,
+    baseline_path: str | None = None,
+    config_path: str | None = None,
+) -> AuditResult:
+    """Hold ``result`` to ``budgets`` and, when given, compare it with ``baseline``."""
+    findings = _budget_findings(result, budgets)
+    notes: list[str] = []
+    init = None
+    changes: tuple[DependencyChange, ...] = ()
+    if baseline is not None:
+        check_comparable(baseline, result.python, result.platform, result.architecture)
+        if baseline.handler and result.handler and baseline.handler != result.handler:
+            notes.append(
+                f"the baseline is of handler {baseline.handler}, this run of {result.handler}"
+            )
+        if baseline.python != result.python:
+            notes.append(f"the baseline used Python {baseline.python}, this run {result.python}")
+        init = compare(
+            baseline.init_ms.median,
+            result.init_ms.median,
+            baseline.init_ms.samples,
+            result.init_ms.samples,
+            budgets,
+        )
+        changes = _changes(baseline, result, budgets)
+        findings += _regression_findings(baseline, result, budgets, init, changes)
+        notes += _improvement_notes(init, changes)
+        if not init.noise_judged:
+            notes.append("the baseline has fewer than 2 runs: changes were judged by the ms floor")
+        baseline = replace(baseline, imports=())
+    if not budgets_set(budgets) and baseline is None:
+        notes.append("no budgets and no baseline: nothing to hold this run to")
+    return AuditResult(
+        result=result,
+        budgets=budgets,
+        findings=tuple(findings),
+        notes=tuple(notes),
+        baseline=baseline,
+        baseline_path=baseline_path,
+        init=init,
+        changes=changes,
+        config_path=config_path,
+    )
+
+
+def budgets_set(budgets: Budgets) -> bool:
+    return any(
+        v is not None
+        for v in (budgets.max_init_ms, budgets.max_dependency_ms, budgets.max_package_mb)
+    )
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.1f} ms"
+
+
+def _signed_ms(value: float) -> str:
+    return f"{value:+,.1f} ms"
+
+
+def _mb(value: float) -> str:
+    return size(int(value))
+
+
+def _signed_mb(value: float) -> str:
+    return ("+" if value >= 0 else "-") + size(int(abs(value)))
+
+
+def handler_dependencies(result: AnalyzeResult) -> set[str] | None:
+    """The dependencies the handler's own import pulls in; None when the tree lacks the handler."""
+    module = result.handler.rsplit(".", 1)[0].replace("/", ".")
+    found: set[str] = set()
+
+    def collect(node: ImportTreeNode) -> None:
+        found.add(node.dependency)
+        for child in node.children:
+            collect(child)
+
+    def find(nodes: Sequence[ImportTreeNode]) -> bool:
+        for node in nodes:
+            if node.module == module:
+                collect(node)
+                return True
+            if find(node.children):
+                return True
+        return False
+
+    return found if find(result.imports) else None
+
+
+def _budgeted(result: AnalyzeResult) -> list[DependencyCost]:
+    """Dependencies the function itself imports, not those the runtime loads for every function."""
+    pulled_in = handler_dependencies(result)
+    return [
+        d
+        for d in result.dependencies
+        if d.kind in _BUDGETED_KINDS
+        and (d.name in pulled_in if pulled_in is not None else d.kind == "third-party")
+    ]
+
+
+def _largest(deps: Sequence[DependencyCost], key: str, total: float, count: int = 3) -> str:
+    """The few dependencies that make up most of ``total``; each must hold at least 5% of it."""
+    ranked = sorted(deps, key=lambda d: -float(getattr(d, key)))[:count]
+    shown = [d for d in ranked if getattr(d, key) >= 0.05 * total and getattr(d, key) > 0]
+    if key.endswith("_bytes"):
+        return ", ".join(f"{d.name} {_mb(getattr(d, key))}" for d in shown)
+    return ", ".join(f"{d.name} {_ms(getattr(d, key))}" for d in shown)
+
+
+def _budget_findings(result: AnalyzeResult, budgets: Budgets) -> list[Finding]:
+    findings = []
+    deps = _budgeted(result)
+    init = result.init_ms
+    if budgets.max_init_ms is not None and init.median > budgets.max_init_ms:
+        heaviest = _largest(deps, "inclusive_ms", init.median)
+        findings.append(
+            Finding(
+                RULE_INIT_BUDGET,
+                "init",
+                f"init takes {_ms(init.median)} (median of {result.runs}, p90 {_ms(init.p90)}), "
+                f"over the {_ms(budgets.max_init_ms)} budget"
+                + (f"; the heaviest imports: {heaviest}" if heaviest else ""),
+                init.median,
+                budgets.max_init_ms,
+            )
+        )
+    if budgets.max_dependency_ms is not None:
+        for dep in deps:
+            if dep.inclusive_ms > budgets.max_dependency_ms:
+                version = f" {dep.version}" if dep.version else ""
+                findings.append(
+                    Finding(
+                        RULE_DEPENDENCY_BUDGET,
+                        dep.name,
+                        f"{dep.name}{version} costs {_ms(dep.inclusive_ms)} at init "
+                        f"(self {_ms(dep.self_ms)}, {dep.modules} modules), over the "
+                        f"{_ms(budgets.max_dependency_ms)} budget per dependency",
+                        dep.inclusive_ms,
+                        budgets.max_dependency_ms,
+                    )
+                )
+    package = result.package
+    if budgets.max_package_mb is not None and package.zipped_bytes > budgets.max_package_mb * MB:
+        biggest = _largest(
+            [d for d in result.dependencies if d.kind in ("third-party", "function")],
+            "zipped_bytes",
+            package.zipped_bytes,
+        )
+        findings.append(
+            Finding(
+                RULE_PACKAGE_BUDGET,
+                "package",
+                f"the package is {_mb(package.zipped_bytes)} zipped "
+                f"({_mb(package.unzipped_bytes)} unzipped), over the "
+                f"{budgets.max_package_mb:g} MB budget"
+                + (f"; the largest: {biggest} zipped" if biggest else ""),
+                round(package.zipped_bytes / MB, 3),
+                budgets.max_package_mb,
+                unit="MB",
+            )
+        )
+    return findings
+
+
+def _changes(
+    baseline: AnalyzeResult, result: AnalyzeResult, budgets: Budgets
+) -> tuple[DependencyChange, ...]:
+    before = {d.name: d for d in baseline.dependencies}
+    after = {d.name: d for d in result.dependencies}
+    names = list(after) + [n for n in before if n not in after]
+    changes = []
+    for name in names:
+        old, new = before.get(name), after.get(name)
+        absent = DependencyCost(name, (new or old).kind, None, 0.0, 0.0, 0, 0, 0)  # type: ignore[union-attr]
+        old_cost, new_cost = old or absent, new or absent
+        self_delta = compare(
+            old_cost.self_ms,
+            new_cost.self_ms,
+            old_cost.self_ms_samples,
+            new_cost.self_ms_samples,
+            budgets,
+        )
+        inclusive_delta = compare(
+            old_cost.inclusive_ms,
+            new_cost.inclusive_ms,
+            old_cost.inclusive_ms_samples,
+            new_cost.inclusive_ms_samples,
+            budgets,
+        )
+        if old is None:
+            status = "new"
+        elif new is None:
+            status = "removed"
+        else:
+            status = self_delta.verdict
+        changes.append(
+            DependencyChange(
+                name=name,
+                kind=new_cost.kind if new else old_cost.kind,
+                status=status,
+                self_ms=self_delta,
+                inclusive_ms=inclusive_delta,
+                version_before=old.version if old else None,
+                version_after=new.version if new else None,
+                unzipped_bytes_before=old_cost.unzipped_bytes,
+                unzipped_bytes_after=new_cost.unzipped_bytes,
+                zipped_bytes_before=old_cost.zipped_bytes,
+                zipped_bytes_after=new_cost.zipped_bytes,
+                modules_before=old_cost.modules,
+                modules_after=new_cost.modules,
+            )
+        )
+    return tuple(changes)
+
+
+def _describe_growth(change: DependencyChange) -> str:
+    s, i = change.self_ms, change.inclusive_ms
+    parts = [
+        f"self {_ms(s.before)} → {_ms(s.after)} ({_signed_ms(s.change)}"
+        + (f", {s.pct:+.0f}%" if s.pct is not None else "")
+        + ")",
+        f"inclusive {_ms(i.before)} → {_ms(i.after)} ({_signed_ms(i.change)})",
+    ]
+    if change.unzipped_change:
+        parts.append(
+            f"{_mb(change.unzipped_bytes_before)} → {_mb(change.unzipped_bytes_after)} unzipped "
+            f"({_signed_mb(change.unzipped_change)})"
+        )
+    if change.modules_after != change.modules_before:
+        parts.append(f"modules {change.modules_before} → {change.modules_after}")
+    if change.version_before != change.version_after and change.version_after:
+        parts.append(f"version {change.version_before or '?'} → {change.version_after}")
+    return ", ".join(parts)
+
+
+def _noise_words(delta: Delta, budgets: Budgets) -> str:
+    pct = f"{budgets.max_regression_pct:g}%"
+    if delta.noise_judged:
+        return f"past the noise (±{_ms(delta.threshold_ms)}) and {pct}"
+    return f"past the {_ms(delta.threshold_ms)} floor and {pct} (no samples to judge noise)"
+
+
+def _regression_findings(
+    baseline: AnalyzeResult,
+    result: AnalyzeResult,
+    budgets: Budgets,
+    init: Delta,
+    changes: Sequence[DependencyChange],
+) -> list[Finding]:
+    findings = []
+    if init.verdict == "grew":
+        movers = sorted(
+            (c for c in changes if c.self_ms.change > 0), key=lambda c: -c.self_ms.change
+        )[:3]
+        named = ", ".join(
+            f"{c.name} {_signed_ms(c.self_ms.change)}" + (" (new)" if c.status == "new" else "")
+            for c in movers
+        )
+        findings.append(
+            Finding(
+                RULE_INIT_REGRESSION,
+                "init",
+                f"init grew {_ms(init.before)} → {_ms(init.after)} ({_signed_ms(init.change)}"
+                + (f", {init.pct:+.0f}%" if init.pct is not None else "")
+                + f"), {_noise_words(init, budgets)}"
+                + (f"; the most self time: {named}" if named else ""),
+                init.after,
+                init.threshold_ms,
+                init.before,
+            )
+        )
+    culprits = []
+    for change in changes:
+        if change.status == "new" and change.inclusive_ms.verdict == "grew":
+            version = f" {change.version_after}" if change.version_after else ""
+            weight = (
+                f", {_mb(change.unzipped_bytes_after)} unzipped"
+                if change.unzipped_bytes_after
+                else ""
+            )
+            culprits.append(
+                Finding(
+                    RULE_NEW_DEPENDENCY,
+                    change.name,
+                    f"{change.name}{version} is new at init: {_ms(change.inclusive_ms.after)} "
+                    f"inclusive (self {_ms(change.self_ms.after)}, {change.modules_after} "
+                    f"modules{weight})",
+                    change.inclusive_ms.after,
+                    change.inclusive_ms.threshold_ms,
+                    0.0,
+                )
+            )
+        elif change.status == "grew":
+            culprits.append(
+                Finding(
+                    RULE_DEPENDENCY_REGRESSION,
+                    change.name,
+                    f"{change.name} grew: {_describe_growth(change)}; "
+                    f"{_noise_words(change.self_ms, budgets)}",
+                    change.self_ms.after,
+                    change.self_ms.threshold_ms,
+                    change.self_ms.before,
+                )
+            )
+    culprits.sort(key=lambda f: -(f.measured - (f.baseline or 0.0)))
+    findings += culprits
+    old_zip, new_zip = baseline.package.zipped_bytes, result.package.zipped_bytes
+    growth = new_zip - old_zip
+    if (
+        old_zip > 0
+        and growth > MIN_PACKAGE_GROWTH_BYTES
+        and growth / old_zip * 100 > budgets.max_regression_pct
+    ):
+        # A dependency new at init may have been in the package before, imported later: say so
+        # rather than count all of it as growth.
+        grown = sorted(
+            (c for c in changes if c.zipped_bytes_after > c.zipped_bytes_before),
+            key=lambda c: -(c.zipped_bytes_after - c.zipped_bytes_before),
+        )[:3]
+        named = ", ".join(
+            f"{c.name} {_mb(c.zipped_bytes_after)} (new at init)"
+            if c.status == "new"
+            else f"{c.name} {_signed_mb(c.zipped_bytes_after - c.zipped_bytes_before)}"
+            for c in grown
+        )
+        findings.append(
+            Finding(
+                RULE_PACKAGE_REGRESSION,
+                "package",
+                f"the package grew {_mb(old_zip)} → {_mb(new_zip)} zipped "
+                f"({_signed_mb(growth)}, {growth / old_zip * 100:+.0f}%)"
+                + (f"; the most: {named}" if named else ""),
+                round(new_zip / MB, 3),
+                None,
+                round(old_zip / MB, 3),
+                unit="MB",
+            )
+        )
+    return findings
+
+
+def _improvement_notes(init: Delta, changes: Sequence[DependencyChange]) -> list[str]:
+    notes = []
+    if init.verdict == "shrank":
+        notes.append(
+            f"init improved {_ms(init.before)} → {_ms(init.after)} ({_signed_ms(init.change)})"
+        )
+    elif init.verdict == "same" and init.change > 0:
+        notes.append(
+            f"init {_ms(init.before)} → {_ms(init.after)} ({_signed_ms(init.change)}) is within "
+            f"the noise (±{_ms(init.threshold_ms)}) or under the percentage"
+        )
+    for change in changes:
+        if change.status == "removed" and change.inclusive_ms.before > 0:
+            notes.append(
+                f"{change.name} is no longer imported at init "
+                f"(it cost {_ms(change.inclusive_ms.before)} inclusive)"
+            )
+        elif change.status == "shrank":
+            notes.append(
+                f"{change.name} shrank: self {_ms(change.self_ms.before)} → "
+                f"{_ms(change.self_ms.after)} ({_signed_ms(change.self_ms.change)})"
+            )
+        elif change.status == "same" and change.inclusive_ms.verdict == "grew":
+            notes.append(
+                f"{change.name}: inclusive {_ms(change.inclusive_ms.before)} → "
+                f"{_ms(change.inclusive_ms.after)}, from what it imports (its own time held)"
+            )
+        elif change.status == "new" and change.inclusive_ms.verdict != "grew":
+            notes.append(
+                f"{change.name} is new at init but costs only {_ms(change.inclusive_ms.after)}"
+            )
+    return notes

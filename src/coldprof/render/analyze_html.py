@@ -1,0 +1,120 @@
+"""An analyze result as one self-contained HTML page: the import icicle and the dependency table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import AnalyzeResult
+from . import html as page_html
+from .units import ms, size
+
+
+def colours_for(result: AnalyzeResult) -> dict[str, str]:
+    """Colours by dependency, heaviest first, so the big ones get the clearest colours."""
+    tree_deps = []
+
+    def walk(nodes: Any) -> None:
+        for node in nodes:
+            tree_deps.append(node.dependency)
+            walk(node.children)
+
+    walk(result.imports)
+    return page_html.dependency_colours([d.name for d in result.dependencies] + tree_deps)
+
+
+def dependency_table(result: AnalyzeResult, colours: dict[str, str], top: int | None) -> str:
+    deps = list(result.dependencies)
+    shown = deps[:top] if top else deps
+    rows: list[list[page_html.Cell | str]] = [
+        [
+            page_html.Cell(
+                markup=page_html.swatch(colours.get(d.name, "#999")) + page_html.escape(d.name)
+            ),
+            d.kind,
+            d.version or "",
+            ms(d.self_ms),
+            ms(d.inclusive_ms),
+            str(d.modules),
+            size(d.unzipped_bytes) if d.unzipped_bytes else "",
+            size(d.zipped_bytes) if d.zipped_bytes else "",
+        ]
+        for d in shown
+    ]
+    out = page_html.table(
+        (
+            "dependency",
+            "kind",
+            "version",
+            "self ms",
+            "inclusive ms",
+            "modules",
+            "unzipped",
+            "zipped",
+        ),
+        rows,
+        numeric=(False, False, False, True, True, True, True, True),
+    )
+    hidden = len(deps) - len(shown)
+    if hidden > 0:
+        out += f'<p class="muted">{hidden} more not shown.</p>'
+    return out
+
+
+def analyze_sections(
+    result: AnalyzeResult, top: int | None = None, name: str = "analyze"
+) -> list[str]:
+    """The body of an analyze page; the audit page embeds the same sections."""
+    colours = colours_for(result)
+    chart_deps = [d.name for d in result.dependencies if d.inclusive_ms > 0 or d.self_ms > 0]
+    sections = [
+        page_html.section(
+            "Import tree at init",
+            '<p class="muted">Each box is a module, as wide as its import took with what it '
+            "imported in turn, under the module that imported it first. Colour: its dependency. "
+            "Hover for times.</p>",
+            page_html.legend(colours, chart_deps),
+            page_html.icicle(result.imports, colours, f"{name}-imports"),
+            anchor=f"{name}-tree",
+        ),
+        page_html.section(
+            "What each dependency costs",
+            '<p class="muted">self: its own modules\' import time; inclusive: its first import '
+            "with everything that pulled in, the most deferring it saves (medians over the "
+            "runs).</p>",
+            dependency_table(result, colours, top),
+            anchor=f"{name}-dependencies",
+        ),
+    ]
+    if result.init_ms.samples:
+        sections.append(
+            page_html.section(
+                "Init samples",
+                "<p><code>"
+                + page_html.escape(", ".join(ms(s) for s in result.init_ms.samples))
+                + "</code> ms</p>",
+                anchor=f"{name}-samples",
+            )
+        )
+    if result.failure is not None:
+        sections.insert(
+            0,
+            page_html.section(
+                "The function failed at init",
+                page_html.note(result.failure.message),
+                f"<pre><code>{page_html.escape(result.failure.output)}</code></pre>",
+                anchor=f"{name}-failure",
+            ),
+        )
+    return sections
+
+
+def html(result: AnalyzeResult, top: int | None = None, **_options: Any) -> str:
+    from .analyze import headline  # render/analyze.py re-exports this module's html
+
+    body = [page_html.facts(headline(result)), *analyze_sections(result, top)]
+    return page_html.page(
+        f"coldprof analyze: {result.handler}",
+        body,
+        subtitle=f"{result.function_path} · Python {result.python} · "
+        f"{result.platform} {result.architecture}",
+    )

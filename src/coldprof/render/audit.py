@@ -1,0 +1,265 @@
+"""How an audit result reads: a terminal table, a ready PR comment (markdown), an HTML page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..audit import AuditResult, Delta, DependencyChange
+from .units import ms, size
+
+# Marks coldprof's PR comment so a CI job can find and update it instead of adding another.
+COMMENT_MARKER = "<!-- coldprof-audit -->"
+COMPARISON_HEADERS = (
+    "dependency",
+    "status",
+    "self ms",
+    "Δ self",
+    "inclusive ms",
+    "Δ inclusive",
+    "unzipped",
+    "Δ unzipped",
+)
+_STATUS_ORDER = {"new": 0, "grew": 1, "removed": 2, "shrank": 3, "same": 4}
+
+
+def verdict(result: AuditResult) -> str:
+    count = len(result.findings)
+    if count == 0:
+        return "ok: no findings"
+    return f"FAIL: {count} finding{'s' if count != 1 else ''}"
+
+
+def _signed(value: float) -> str:
+    return f"{value:+,.1f}"
+
+
+def _signed_size(value: int) -> str:
+    if value == 0:
+        return ""
+    return ("+" if value > 0 else "-") + size(abs(value))
+
+
+def init_line(result: AuditResult) -> str:
+    run = result.result
+    i = run.init_ms
+    line = f"init: median {ms(i.median)} ms, p90 {ms(i.p90)} ms over {run.runs} cold starts"
+    if result.init is not None:
+        d = result.init
+        pct = f", {d.pct:+.0f}%" if d.pct is not None else ""
+        line += f"; baseline {ms(d.before)} ms ({_signed(d.change)} ms{pct}, {d.verdict})"
+    return line
+
+
+def context_lines(result: AuditResult) -> list[str]:
+    run = result.result
+    lines = [
+        f"handler {run.handler}  ·  Python {run.python}  ·  {run.platform} {run.architecture}",
+        init_line(result),
+        f"package: {size(run.package.zipped_bytes)} zipped, "
+        f"{size(run.package.unzipped_bytes)} unzipped, {run.package.files} files",
+    ]
+    if result.baseline is not None:
+        base = result.baseline
+        where = f" {result.baseline_path}" if result.baseline_path else ""
+        lines.append(f"baseline{where}: Python {base.python}, {base.runs} cold starts")
+    lines.append("budgets: " + budget_text(result))
+    if result.config_path:
+        lines.append(f"settings from {result.config_path}")
+    return lines
+
+
+def budget_text(result: AuditResult) -> str:
+    b = result.budgets
+
+    def value(v: float | None, unit: str) -> str:
+        return "-" if v is None else f"{v:g} {unit}"
+
+    parts = [
+        f"max-init-ms {value(b.max_init_ms, 'ms')}",
+        f"max-dependency-ms {value(b.max_dependency_ms, 'ms')}",
+        f"max-package-mb {value(b.max_package_mb, 'MB')}",
+    ]
+    if result.baseline is not None:
+        parts.append(
+            f"regressions past {b.max_regression_pct:g}% and the larger of "
+            f"{b.min_regression_ms:g} ms and the runs' noise"
+        )
+    return "  ·  ".join(parts)
+
+
+def ordered_changes(result: AuditResult, include_same: bool = True) -> list[DependencyChange]:
+    changes = [c for c in result.changes if include_same or c.status != "same"]
+    return sorted(
+        changes,
+        key=lambda c: (_STATUS_ORDER.get(c.status, 9), -abs(c.inclusive_ms.change), c.name),
+    )
+
+
+def _ms_change(delta: Delta) -> str:
+    return _signed(delta.change) if delta.change else ""
+
+
+def comparison_row(change: DependencyChange) -> list[str]:
+    return [
+        change.name,
+        change.status,
+        ms(change.self_ms.after) if change.status != "removed" else "-",
+        _ms_change(change.self_ms),
+        ms(change.inclusive_ms.after) if change.status != "removed" else "-",
+        _ms_change(change.inclusive_ms),
+        size(change.unzipped_bytes_after) if change.unzipped_bytes_after else "",
+        # A dependency new at init may have been in the package all along, imported later.
+        _signed_size(change.unzipped_change) if change.status not in ("new", "removed") else "",
+    ]
+
+
+def table(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
+    from tabulate import tabulate
+
+    from .analyze import DEPENDENCY_HEADERS, dependency_rows
+
+    out = [f"coldprof audit: {verdict(result)}", ""]
+    out += context_lines(result)
+    if result.findings:
+        out += ["", "findings:"]
+        out += [f"  [{f.rule}] {f.message}" for f in result.findings]
+    if result.notes:
+        out += ["", "notes:"]
+        out += [f"  - {n}" for n in result.notes]
+    out.append("")
+    if result.changes:
+        changes = ordered_changes(result)
+        shown = changes[:top] if top else changes
+        out.append(
+            tabulate(
+                [comparison_row(c) for c in shown],
+                headers=COMPARISON_HEADERS,
+                tablefmt="simple",
+                disable_numparse=True,
+                colalign=("left", "left", "right", "right", "right", "right", "right", "right"),
+            )
+        )
+        if len(changes) > len(shown):
+            out.append(f"({len(changes) - len(shown)} more; --top 0 shows all)")
+        out.append("")
+        return "\n".join(out)
+    # Without a baseline the run's own dependency table is the useful context.
+    rows = dependency_rows(result.result, top)
+    out.append(
+        tabulate(
+            rows,
+            headers=DEPENDENCY_HEADERS,
+            tablefmt="simple",
+            disable_numparse=True,
+            colalign=("left", "left", "left", "right", "right", "right", "right", "right"),
+        )
+    )
+    hidden = len(result.result.dependencies) - len(rows)
+    if hidden > 0:
+        out.append(f"({hidden} more; --top 0 shows all)")
+    out.append("")
+    return "\n".join(out)
+
+
+def _md(text: str) -> str:
+    from .analyze import escape_markdown
+
+    return escape_markdown(text)
+
+
+def markdown(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
+    """A PR comment: the verdict, findings naming their culprits, then the comparison."""
+    from tabulate import tabulate
+
+    run = result.result
+    mark = "✅" if result.ok else "❌"
+    lines = [
+        COMMENT_MARKER,
+        f"## {mark} coldprof audit: `{run.handler}`: {verdict(result)}",
+        "",
+    ]
+    if result.findings:
+        rows = [[f"`{f.rule}`", f"**{_md(f.subject)}**", _md(f.message)] for f in result.findings]
+        lines += [
+            tabulate(rows, headers=("rule", "culprit", "finding"), tablefmt="github"),
+            "",
+        ]
+    lines += [f"- {_md(line)}" for line in context_lines(result)]
+    if result.notes:
+        lines += ["", "<details><summary>Notes</summary>", ""]
+        lines += [f"- {_md(n)}" for n in result.notes]
+        lines += ["", "</details>"]
+    if result.changes:
+        changes = ordered_changes(result, include_same=False)
+        same = len(result.changes) - len(changes)
+        shown = changes[:top] if top else changes
+        lines += ["", "### Dependencies against the baseline", ""]
+        if shown:
+            rows = [[_md(cell) for cell in comparison_row(c)] for c in shown]
+            lines.append(
+                tabulate(rows, headers=COMPARISON_HEADERS, tablefmt="github", disable_numparse=True)
+            )
+        if same or len(changes) > len(shown):
+            hidden = same + len(changes) - len(shown)
+            lines += ["", f"{hidden} more dependencies within the noise or not shown."]
+    else:
+        from .analyze import DEPENDENCY_HEADERS, dependency_rows
+
+        rows = [[_md(str(cell)) for cell in row] for row in dependency_rows(run, top)]
+        lines += [
+            "",
+            "### What each dependency costs at init",
+            "",
+            tabulate(rows, headers=DEPENDENCY_HEADERS, tablefmt="github", disable_numparse=True),
+        ]
+    lines += [
+        "",
+        "<sub>coldprof: medians over cold starts in fresh interpreters. Self: a dependency's "
+        "own import time; inclusive: with what its first import pulled in.</sub>",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def html(result: AuditResult, top: int | None = None, **_options: Any) -> str:
+    from . import html as page_html
+    from .analyze_html import analyze_sections
+
+    run = result.result
+    badge_class = "pass" if result.ok else "fail"
+    body = [
+        f'<p><span class="verdict {badge_class}">{page_html.escape(verdict(result))}</span></p>',
+        page_html.facts(context_lines(result)),
+    ]
+    if result.findings:
+        items = "".join(
+            f'<li><span class="rule">{page_html.escape(f.rule)}</span>'
+            f"<strong>{page_html.escape(f.subject)}</strong>: {page_html.escape(f.message)}</li>"
+            for f in result.findings
+        )
+        body.append(page_html.section("Findings", f'<ul class="findings">{items}</ul>'))
+    if result.notes:
+        body.append(page_html.section("Notes", page_html.facts(result.notes)))
+    if result.changes:
+        changes = ordered_changes(result)
+        body.append(
+            page_html.section(
+                "Dependencies against the baseline",
+                page_html.table(
+                    COMPARISON_HEADERS,
+                    [comparison_row(c) for c in changes],
+                    numeric=(False, False, True, True, True, True, True, True),
+                    row_classes=[c.status for c in changes],
+                ),
+                anchor="comparison",
+            )
+        )
+    body += analyze_sections(run, top, name="audit")
+    return page_html.page(
+        f"coldprof audit: {run.handler}",
+        body,
+        subtitle=f"{run.function_path} · Python {run.python} · {run.platform} {run.architecture}",
+    )
+
+
+from .speedscope import speedscope  # noqa: E402, F401  (the audited run's import tree)
