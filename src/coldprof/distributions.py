@@ -236,6 +236,16 @@ class Attribution:
             return DependencyRef(STDLIB, KIND_STDLIB)
         return DependencyRef(UNRESOLVED, KIND_THIRD_PARTY)
 
+    def dependency_of_file(self, file: str | Path) -> DependencyRef | None:
+        """The dependency that owns a file the child ran code from (a code object's co_filename).
+
+        None for what no site holds: frozen modules, ``<string>``, relative or foreign paths.
+        """
+        text = os.fspath(file)
+        if not os.path.isabs(text):
+            return None
+        return self._ref_for_file(Path(os.path.normpath(text)))
+
     def function_files(self) -> list[str]:
         """Files in the task root that no distribution's RECORD claims: the function's own."""
         return [

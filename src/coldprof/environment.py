@@ -49,6 +49,264 @@ importlib.import_module = _traced_import_module
 runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
 """
 
+# The lazy-import advisor's traced cold start (on only when EnvironmentSpec.trace_file is set).
+# It runs in the function's interpreter, where coldprof is not importable: standard library only.
+# It records, into $COLDPROF_TRACE_FILE as JSON:
+# - during the handler module's import (init): the code that ran under each module body, so
+#   the parent can tell a dependency your module-level code calls from one merely imported; and,
+#   through an audit hook, network connections, DNS look-ups, subprocesses and file opens;
+# - during each invocation: every code file that ran (PY_START, or 'call' before 3.12) and the
+#   module of every C function called, so a dependency used only through C still counts.
+# The handler is wrapped so tracing is on only inside invocations; the file is rewritten after
+# init and after each invocation, before the response is posted, so the parent can read it then.
+USAGE_TRACER = """\
+import os as _ct_os, sys as _ct_sys
+_ct_path = _ct_os.environ.pop("COLDPROF_TRACE_FILE", "")
+_ct_state = {"phase": None}
+_ct_init_code = set()  # (code file, file of the module body it ran under)
+_ct_init_calls = set()  # (module of a C callable, file of the module body it ran under)
+_ct_files = set()
+_ct_modules = set()
+_ct_invocations = []
+_ct_effects = {"network": [], "dns": [], "subprocesses": [], "opens": 0, "module_opens": 0,
+               "other_opens": []}
+_CT_MODULE_FILES = (".py", ".pyc")
+
+
+def _ct_callable_module(obj):
+    # Python functions are seen by PY_START/'call'; this is for C functions, methods and types.
+    try:
+        kind = type(obj)
+        if kind.__module__ == "builtins" and kind.__name__ in ("function", "method"):
+            return None
+        name = getattr(obj, "__module__", None)
+        if isinstance(name, str) and name != "builtins":
+            return name
+        owner = getattr(obj, "__self__", None)
+        if owner is not None and type(owner).__name__ != "module":
+            return type(owner).__module__
+        owner = getattr(obj, "__objclass__", None)
+        if owner is not None:
+            return owner.__module__
+        return name if isinstance(name, str) else kind.__module__
+    except Exception:
+        return None
+
+
+def _ct_body_file(frame):
+    # The nearest module body up the stack: whose top-level code this call serves. None for
+    # calls made by the import system (finders, a package's __getattr__ for a from-import).
+    depth = 0
+    while frame is not None and depth < 400:
+        code = frame.f_code
+        name = code.co_filename
+        if name.startswith("<frozen importlib"):
+            return None
+        if code.co_name == "<module>" and not name.startswith("<"):
+            return name
+        frame = frame.f_back
+        depth += 1
+    return None
+
+
+def _ct_audit(event, args):
+    if _ct_state["phase"] != "init":
+        return
+    try:
+        effects = _ct_effects
+        if event == "open":
+            path = args[0]
+            path = _ct_os.fsdecode(path) if isinstance(path, (str, bytes)) else str(path)
+            effects["opens"] += 1
+            # The import system reads sources and bytecode from its own (frozen) frames.
+            caller = _ct_sys._getframe(1).f_code.co_filename
+            if caller.startswith("<frozen importlib") and path.endswith(_CT_MODULE_FILES):
+                effects["module_opens"] += 1
+            elif len(effects["other_opens"]) < 50:
+                effects["other_opens"].append(path)
+        elif event == "socket.connect" or event == "socket.sendto":
+            address = args[1]
+            if isinstance(address, tuple) and len(address) >= 2:
+                address = "%s:%s" % (address[0], address[1])
+            effects["network"].append("%s %s" % (event.split(".")[1], address))
+        elif event == "socket.getaddrinfo":
+            effects["dns"].append("%s:%s" % (args[0], args[1]))
+        elif event in ("socket.gethostbyname", "socket.gethostbyname_ex"):
+            effects["dns"].append(str(args[0]))
+        elif event == "subprocess.Popen":
+            command = args[1]
+            if not isinstance(command, (str, bytes)):
+                command = " ".join(map(str, command))
+            effects["subprocesses"].append("subprocess.Popen: %s" % (command,))
+        elif event == "os.system":
+            effects["subprocesses"].append("os.system: %s" % (args[0],))
+        elif event in ("os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty"):
+            effects["subprocesses"].append("%s: %s" % (event, " ".join(map(str, args[:2]))))
+    except Exception:
+        pass
+
+
+def _ct_write():
+    import json
+    data = {
+        "version": 1,
+        "tracer": _ct_tracer,
+        "python": "%d.%d.%d" % _ct_sys.version_info[:3],
+        "cwd": _ct_os.getcwd(),
+        "init": {
+            "code": sorted(_ct_init_code),
+            "calls": sorted(_ct_init_calls),
+            "effects": _ct_effects,
+        },
+        "invocations": _ct_invocations,
+    }
+    temporary = _ct_path + ".tmp"
+    with open(temporary, "w") as handle:
+        json.dump(data, handle)
+    _ct_os.replace(temporary, _ct_path)
+
+
+if hasattr(_ct_sys, "monitoring"):
+    _ct_tracer = "sys.monitoring"
+    _ct_mon = _ct_sys.monitoring
+    _ct_events = _ct_mon.events.PY_START | _ct_mon.events.CALL
+    for _ct_tool in (_ct_mon.PROFILER_ID, 5, 4, 3):
+        try:
+            _ct_mon.use_tool_id(_ct_tool, "coldprof")
+            break
+        except ValueError:
+            continue
+
+    def _ct_on_start(code, offset):
+        phase = _ct_state["phase"]
+        if phase == "invoke":
+            _ct_files.add(code.co_filename)
+            return _ct_mon.DISABLE
+        if phase == "init":
+            body = _ct_body_file(_ct_sys._getframe(1))
+            if body is not None and body != code.co_filename:
+                _ct_init_code.add((code.co_filename, body))
+            return None
+        return _ct_mon.DISABLE
+
+    def _ct_on_call(code, offset, obj, arg0):
+        phase = _ct_state["phase"]
+        if phase is None:
+            return None
+        name = _ct_callable_module(obj)
+        if name is None:
+            return None
+        if phase == "invoke":
+            _ct_modules.add(name)
+        else:
+            body = _ct_body_file(_ct_sys._getframe(1))
+            if body is not None:
+                _ct_init_calls.add((name, body))
+        return None
+
+    _ct_mon.register_callback(_ct_tool, _ct_mon.events.PY_START, _ct_on_start)
+    _ct_mon.register_callback(_ct_tool, _ct_mon.events.CALL, _ct_on_call)
+
+    def _ct_trace(phase):
+        _ct_state["phase"] = phase
+        if phase is not None:
+            _ct_mon.restart_events()
+        _ct_mon.set_events(_ct_tool, _ct_events if phase else 0)
+else:
+    _ct_tracer = "sys.setprofile"
+
+    def _ct_profile(frame, event, arg):
+        phase = _ct_state["phase"]
+        if event == "call":
+            if phase == "invoke":
+                _ct_files.add(frame.f_code.co_filename)
+            elif phase == "init":
+                body = _ct_body_file(frame)
+                if body is not None and body != frame.f_code.co_filename:
+                    _ct_init_code.add((frame.f_code.co_filename, body))
+        elif event == "c_call" and phase is not None:
+            name = _ct_callable_module(arg)
+            if name is None:
+                return
+            if phase == "invoke":
+                _ct_modules.add(name)
+            else:
+                body = _ct_body_file(frame)
+                if body is not None:
+                    _ct_init_calls.add((name, body))
+
+    def _ct_trace(phase):
+        # Only this thread, and threads started while tracing: 3.11 has no process-wide hook.
+        import threading
+
+        _ct_state["phase"] = phase
+        _ct_sys.setprofile(_ct_profile if phase else None)
+        threading.setprofile(_ct_profile if phase == "invoke" else None)
+
+
+def _ct_wrap(handler):
+    def _coldprof_traced_handler(event, context):
+        _ct_files.clear()
+        _ct_modules.clear()
+        _ct_trace("invoke")
+        try:
+            return handler(event, context)
+        finally:
+            _ct_trace(None)
+            _ct_invocations.append({"files": sorted(_ct_files), "modules": sorted(_ct_modules)})
+            _ct_write()
+
+    return _coldprof_traced_handler
+
+
+def _ct_import_handler_module(name):
+    _ct_trace("init")
+    try:
+        __import__(name)
+    finally:
+        _ct_trace(None)
+        _ct_write()
+    return _ct_sys.modules[name]
+
+
+_ct_sys.addaudithook(_ct_audit)
+"""
+
+_TRACE_SHIM = (
+    USAGE_TRACER
+    + """\
+import importlib, runpy
+_import_module = importlib.import_module
+_ct_target = _ct_sys.argv[1].rsplit(".", 1)
+
+
+class _CtHandlerView:
+    # What awslambdaric's getattr(module, name) sees: the module, with the handler wrapped.
+    def __init__(self, module, handler):
+        self._ct_module = module
+        self._ct_handler = handler
+
+    def __getattr__(self, attr):
+        if attr == _ct_target[-1]:
+            return self._ct_handler
+        return getattr(self._ct_module, attr)
+
+
+def _traced_import_module(name, package=None):
+    if package is None and name == _ct_target[0].replace("/", "."):
+        module = _ct_import_handler_module(name)
+        handler = getattr(module, _ct_target[-1], None)
+        if len(_ct_target) != 2 or not callable(handler):
+            return module
+        return _CtHandlerView(module, _ct_wrap(handler))
+    return _import_module(name, package)
+
+
+importlib.import_module = _traced_import_module
+runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
+"""
+)
+
 
 class ResourceLimits(Protocol):
     """CPU and memory limits applied to one environment's process (the emulator's cgroups)."""
@@ -79,6 +337,8 @@ class EnvironmentSpec:
     pycache_prefix: Path | None = None
     log_format: str = "Text"
     merge_stderr: bool = True  # one ordered log stream; importtime needs stderr apart
+    wrapper: tuple[str, ...] = ()  # a command the runtime runs under, e.g. py-spy record --
+    trace_file: Path | None = None  # the advisor's usage trace (USAGE_TRACER) goes here
 
     @property
     def function_arn(self) -> str:
@@ -142,6 +402,8 @@ def build_env(spec: EnvironmentSpec, runtime_api: str, scratch: Path) -> dict[st
         env["PYTHONPROFILEIMPORTTIME"] = "1"
     if spec.pycache_prefix is not None:
         env["PYTHONPYCACHEPREFIX"] = str(spec.pycache_prefix)
+    if spec.trace_file is not None:
+        env["COLDPROF_TRACE_FILE"] = str(spec.trace_file)
     env.update(spec.user_env)
     return env
 
@@ -279,10 +541,13 @@ class ExecutionEnvironment:
         """Spawn the runtime and wait for the end of init (its first /next) or its failure."""
         self.api.start()
         env = build_env(self.spec, self.api.address, Path(self._scratch.name))
-        if self.spec.importtime:
+        if self.spec.trace_file is not None:
+            cmd = [self.spec.python, "-s", "-S", "-c", _TRACE_SHIM, self.spec.handler]
+        elif self.spec.importtime:
             cmd = [self.spec.python, "-s", "-S", "-c", _IMPORTTIME_SHIM, self.spec.handler]
         else:
             cmd = [self.spec.python, "-s", "-S", "-m", "awslambdaric", self.spec.handler]
+        cmd = [*self.spec.wrapper, *cmd]
         self.spawned_at = time.perf_counter()
         try:
             self.proc = subprocess.Popen(
