@@ -50,6 +50,7 @@ ASSUMED_COLD_BILLED_MS = 1_000
 ASSUMED_WARM_BILLED_MS = 100
 # Correlations over fewer points than this carry a caveat.
 FIRM_N = 10
+FIRM_DISTINCT_X = 4
 MIB = 1024 * 1024
 PACKAGE_UNIT_BYTES = 100 * MIB
 
@@ -1222,15 +1223,20 @@ def relation(
     unit: str,
     controls_for: str,
 ) -> Relation:
-    """Spearman and a least-squares slope of y on x, after removing each group's mean.
+    """Spearman and a least-squares slope of y on x, within groups.
 
-    Groups with one point carry no within-group information and are left out.
+    The slope is least squares on the deviations from each group's means (a fixed-effects
+    fit). Spearman ranks x and y inside each group, centres those ranks, and correlates the
+    pooled result, so each group contributes only its own ordering. Groups with one point carry
+    no within-group information and are left out.
     """
     groups: dict[str, list[tuple[float, float]]] = {}
     for group, x, y in points:
         groups.setdefault(group, []).append((x, y))
     xs: list[float] = []
     ys: list[float] = []
+    rank_xs: list[float] = []
+    rank_ys: list[float] = []
     used = 0
     for members in groups.values():
         if len(members) < 2:
@@ -1238,10 +1244,12 @@ def relation(
         used += 1
         mean_x = math.fsum(x for x, _ in members) / len(members)
         mean_y = math.fsum(y for _, y in members) / len(members)
-        for x, y in members:
-            xs.append(x - mean_x)
-            ys.append(y - mean_y)
-    rho = stats.spearman(xs, ys) if xs else None
+        xs.extend(x - mean_x for x, _ in members)
+        ys.extend(y - mean_y for _, y in members)
+        middle = (len(members) + 1) / 2
+        rank_xs.extend(r - middle for r in _ranks([x for x, _ in members]))
+        rank_ys.extend(r - middle for r in _ranks([y for _, y in members]))
+    rho = stats.spearman(rank_xs, rank_ys) if rank_xs else None
     fit = stats.least_squares(xs, ys) if xs else None
     distinct_x = len({round(x, 9) for group, x, _y in points if len(groups[group]) >= 2})
     return Relation(
@@ -1257,14 +1265,29 @@ def relation(
     )
 
 
+def _ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing their average rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
 def _caveat(n: int, groups: int, distinct_x: int, controls_for: str, no_fit: bool) -> str | None:
     if no_fit:
         if controls_for == "memory tier":
             return "not enough data: needs two or more functions of different package sizes"
         return "not enough data: needs two or more memory tiers measured on a function"
-    if distinct_x < 3:
+    if distinct_x < FIRM_DISTINCT_X:
         what = "package sizes" if controls_for == "memory tier" else "memory sizes"
-        return f"only {distinct_x} distinct {what}: a line through them says little"
+        return f"only {distinct_x} distinct {what}: a trend through so few says little"
     if n < FIRM_N:
         return f"n={n}: too few points for a firm figure; read the sign, not the size"
     return None

@@ -104,7 +104,16 @@ def remote(
             runtime=runtime,
             handler=handler,
         )
+        from ..aws import Connection
         from ..render import OutputFormat
+
+        real_aws = not local and not Connection.from_options(region, profile, endpoint_url).is_local
+        if real_aws and not yes and not sys.stdin.isatty():
+            # Refuse before any call: nothing is read, changed or invoked.
+            raise UsageError(
+                "not invoking functions in AWS without a confirmation",
+                hint="pass --yes to confirm in scripts and CI, or --local for the emulator",
+            )
 
         progress = make_progress(fmt or OutputFormat.table, output)
         try:
