@@ -145,6 +145,14 @@ def analyze(
     ] = 15,
     fmt: FormatOption = None,
     output: OutputOption = None,
+    py_spy: Annotated[
+        Path | None,
+        typer.Option(
+            "--py-spy",
+            help="Also record one cold start's init with py-spy (native frames where "
+            "available) to this speedscope file.",
+        ),
+    ] = None,
 ) -> None:
     """Measure what each dependency costs the handler's cold start, in fresh interpreters."""
     from .analyze import AnalyzeRequest
@@ -166,6 +174,12 @@ def analyze(
             result = run_analyze(request, progress)
         finally:
             progress.finish()
+        if py_spy is not None:
+            from .pyspy import record_init, spec_for
+
+            recording = record_init(spec_for(request, result), py_spy)
+            frames = "with native frames" if recording.native else "Python frames only"
+            typer.echo(f"wrote {py_spy} (py-spy, init only, {frames})", err=True)
         emit(result, fmt, output, top)
     except FunctionInitError as e:
         report_init_failure(e, fmt, output, top)
@@ -190,8 +204,6 @@ def report_init_failure(
     raise typer.Exit(EXIT_FAILED)
 
 
-
-
 # Registers the other commands on `app`; each keeps its heavy imports inside its body.
 from .commands import audit, emulator, remote, report  # noqa: E402, F401, I001
 
@@ -211,4 +223,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m coldprof.cli`, this file is __main__, while the commands registered
+    # themselves on the `app` of coldprof.cli, another module object: run that one.
+    from coldprof.cli import main as registered_main
+
+    registered_main()

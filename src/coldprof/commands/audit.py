@@ -1,1 +1,227 @@
-"""The `coldprof audit` command."""
+"""The `coldprof audit` command: analyze, then hold the result to budgets and a baseline."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..cli import (
+    FormatOption,
+    OutputOption,
+    app,
+    emit,
+    fail,
+    make_progress,
+    parse_env,
+    report_init_failure,
+)
+from ..errors import EXIT_FINDINGS, ColdprofError, FunctionInitError, UsageError
+from ..render import OutputFormat
+
+if TYPE_CHECKING:
+    from ..models import AnalyzeResult
+
+
+def load_baseline(path: Path) -> AnalyzeResult:
+    """A saved analyze result, or the analyzed run inside a saved audit."""
+    from ..audit import AuditResult
+    from ..models import AnalyzeResult
+    from .report import load_result
+
+    if not path.exists():
+        raise UsageError(
+            f"--baseline {path}: no such file",
+            hint="write one with `coldprof audit PATH --baseline FILE --update-baseline` "
+            "or `coldprof analyze PATH --format json --output FILE`",
+        )
+    saved = load_result(path)
+    if isinstance(saved, AuditResult):
+        return saved.result
+    if not isinstance(saved, AnalyzeResult):
+        raise UsageError(f"--baseline {path}: a {saved.kind} result, not an analyze result")
+    return saved
+
+
+def write_baseline(path: Path, result: AnalyzeResult) -> None:
+    """Replace the baseline in one step, so a failed write never leaves half a file."""
+    from ..render.jsonrenderer import render as render_json
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(handle, "w") as stream:
+            stream.write(render_json(result))
+        os.replace(temp, path)
+    except OSError as e:
+        raise UsageError(f"--baseline {path}: cannot be written ({e.strerror or e})") from e
+
+
+@app.command()
+def audit(
+    path: Annotated[Path, typer.Argument(help="The function directory (or its handler file).")],
+    handler: Annotated[
+        str | None,
+        typer.Option(
+            help="module.function; default: from template.yaml, serverless.yml, or convention."
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="A saved analyze JSON to compare with (default: `baseline` in [tool.coldprof]).",
+            envvar="COLDPROF_BASELINE",
+        ),
+    ] = None,
+    update_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--update-baseline", help="Write this run to --baseline instead of comparing with it."
+        ),
+    ] = False,
+    max_init_ms: Annotated[
+        float | None,
+        typer.Option(min=0, help="Budget: median init, in ms.", show_default=False),
+    ] = None,
+    max_dependency_ms: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Budget: inclusive ms of any one dependency the function imports.",
+            show_default=False,
+        ),
+    ] = None,
+    max_package_mb: Annotated[
+        float | None,
+        typer.Option(min=0, help="Budget: the zipped package, in MB.", show_default=False),
+    ] = None,
+    max_regression_pct: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Against the baseline: a change must exceed this percent to count [default: 10].",
+            show_default=False,
+        ),
+    ] = None,
+    min_regression_ms: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Against the baseline: and this many ms, or the runs' noise if larger "
+            "[default: 5].",
+            show_default=False,
+        ),
+    ] = None,
+    runs: Annotated[
+        int | None,
+        typer.Option(min=1, help="Cold starts to measure, after one warm-up [default: 10]."),
+    ] = None,
+    build: Annotated[
+        bool,
+        typer.Option(
+            "--build/--no-build", help="pip install requirements.txt into a cached package first."
+        ),
+    ] = True,
+    layer: Annotated[
+        list[Path] | None,
+        typer.Option("--layer", help="A layer directory (like /opt); repeatable."),
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", help="KEY=VALUE for the function's environment; repeatable."),
+    ] = None,
+    bytecode_runs: Annotated[
+        int,
+        typer.Option(min=0, help="Cold starts to measure the no-bytecode penalty (0 skips it)."),
+    ] = 0,
+    init_limit: Annotated[
+        float, typer.Option(min=0.1, help="Seconds init may take (Lambda's is 10).")
+    ] = 10.0,
+    top: Annotated[int, typer.Option(min=0, help="Dependencies to show in tables (0: all).")] = 15,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Check a function against budgets and a baseline before merging: exit 1 on findings.
+
+    Exit codes: 0 clean, 1 findings, 2 usage (an incomparable baseline too), 3 the function
+    or its environment failed. Budgets can live in [tool.coldprof] of the nearest
+    pyproject.toml; flags win.
+    """
+    import platform
+    import sys
+
+    from .. import config as config_module
+    from ..analyze import AnalyzeRequest
+    from ..analyze import analyze as run_analyze
+    from ..audit import (
+        DEFAULT_MIN_REGRESSION_MS,
+        DEFAULT_REGRESSION_PCT,
+        Budgets,
+        check_comparable,
+    )
+    from ..audit import audit as run_audit
+
+    try:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+        config = config_module.load(path)
+        for warning in config.warnings:
+            typer.echo(f"coldprof: warning: {warning}", err=True)
+        pick = config_module.pick
+        budgets = Budgets(
+            max_init_ms=pick(max_init_ms, config, "max-init-ms"),
+            max_dependency_ms=pick(max_dependency_ms, config, "max-dependency-ms"),
+            max_package_mb=pick(max_package_mb, config, "max-package-mb"),
+            max_regression_pct=float(
+                pick(max_regression_pct, config, "max-regression-pct", DEFAULT_REGRESSION_PCT)
+            ),
+            min_regression_ms=float(
+                pick(min_regression_ms, config, "min-regression-ms", DEFAULT_MIN_REGRESSION_MS)
+            ),
+        )
+        baseline_path = baseline or config.path_setting("baseline")
+        if update_baseline and baseline_path is None:
+            raise UsageError("--update-baseline needs --baseline FILE (or `baseline` in pyproject)")
+        previous = None
+        if baseline_path is not None and not update_baseline:
+            previous = load_baseline(baseline_path)
+            # Refuse before spending a minute on cold starts that cannot be compared.
+            check_comparable(previous, platform.python_version(), sys.platform, platform.machine())
+        request = AnalyzeRequest(
+            path=path,
+            handler=handler or config.get("handler"),
+            runs=int(pick(runs, config, "runs", 10)),
+            build=build,
+            layers=tuple(layer or ()),
+            env=parse_env(env),
+            bytecode_runs=bytecode_runs,
+            init_limit_s=init_limit,
+        )
+        progress = make_progress(fmt or OutputFormat.table, output)
+        try:
+            result = run_analyze(request, progress)
+        finally:
+            progress.finish()
+        audited = run_audit(
+            result,
+            budgets,
+            previous,
+            baseline_path=str(baseline_path) if previous is not None else None,
+            config_path=str(config.path) if config.path and config.values else None,
+        )
+        if update_baseline and baseline_path is not None:
+            write_baseline(baseline_path, result)
+            audited = replace(
+                audited, notes=(*audited.notes, f"wrote the baseline {baseline_path}")
+            )
+        emit(audited, fmt, output, top)
+    except FunctionInitError as e:
+        report_init_failure(e, fmt, output, top)
+    except ColdprofError as e:
+        fail(e)
+    if not audited.ok:
+        raise typer.Exit(EXIT_FINDINGS)

@@ -1,1 +1,108 @@
-"""The `coldprof report` command."""
+"""The `coldprof report` command: re-render a saved analyze, remote or audit JSON."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..cli import FormatOption, OutputOption, app, emit, fail
+from ..errors import ColdprofError, UsageError
+
+# kind → the module holding its result class (the class whose `kind` is that name).
+RESULT_MODULES = {
+    "analyze": "coldprof.models",
+    "audit": "coldprof.audit",
+    "remote": "coldprof.remote",
+}
+
+
+def infer_kind(data: Mapping[str, Any]) -> str | None:
+    """The kind of a result saved before results carried a `kind` field."""
+    if "kind" in data:
+        return str(data["kind"])
+    if "findings" in data:
+        return "audit"
+    if "functions" in data:
+        return "remote"
+    if any(key in data for key in ("dependencies", "init_ms", "imports")):
+        return "analyze"
+    return None
+
+
+def result_class(kind: str) -> Any:
+    module_name = RESULT_MODULES.get(kind)
+    if module_name is None:
+        known = ", ".join(sorted(RESULT_MODULES))
+        raise UsageError(f"unknown result kind {kind!r} (coldprof reads {known})")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise UsageError(f"this coldprof cannot read {kind} results ({e})") from e
+    for value in vars(module).values():
+        if isinstance(value, type) and getattr(value, "kind", None) == kind:
+            if hasattr(value, "from_dict"):
+                return value
+    raise UsageError(f"this coldprof cannot read {kind} results")
+
+
+def result_from_dict(data: Any, source: str) -> Any:
+    """The result object a saved JSON holds, chosen by its `kind`."""
+    from ..models import SCHEMA_VERSION
+
+    if not isinstance(data, Mapping):
+        raise UsageError(f"{source}: not a coldprof result (expected a JSON object)")
+    kind = infer_kind(data)
+    if kind is None:
+        raise UsageError(f"{source}: not a coldprof result (no kind, dependencies or functions)")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise UsageError(
+            f"{source}: written by a newer coldprof (schema {version}; this one reads up to "
+            f"{SCHEMA_VERSION})",
+            hint="upgrade coldprof to read it",
+        )
+    try:
+        cls = result_class(kind)
+    except UsageError as e:
+        raise UsageError(f"{source}: {e.message}", e.hint) from e
+    try:
+        return cls.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise UsageError(f"{source}: not a readable {kind} result ({type(e).__name__}: {e})") from e
+
+
+def load_result(path: Path) -> Any:
+    """Read a saved result; every way this can go wrong is a one-line usage error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise UsageError(f"{path}: no such file") from e
+    except IsADirectoryError as e:
+        raise UsageError(f"{path}: is a directory, not a saved result") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path}: cannot be read ({e})") from e
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise UsageError(f"{path}: not JSON ({e})") from e
+    return result_from_dict(data, str(path))
+
+
+@app.command()
+def report(
+    file: Annotated[Path, typer.Argument(help="A result saved with --format json.")],
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+    top: Annotated[int, typer.Option(min=0, help="Dependencies to show in tables (0: all).")] = 15,
+) -> None:
+    """Re-render a saved analyze, remote or audit result (JSON) in another format."""
+    try:
+        result = load_result(file)
+        emit(result, fmt, output, top)
+    except ColdprofError as e:
+        fail(e)

@@ -1,0 +1,221 @@
+"""Renderers: every output format on the same analyze, audit and remote results."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coldprof.analyze import AnalyzeRequest, analyze
+from coldprof.audit import Budgets, audit
+from coldprof.commands.report import result_class
+from coldprof.errors import UsageError
+from coldprof.models import AnalyzeResult, ImportTreeNode
+from coldprof.render import OutputFormat, format_for_path, render, supported
+from coldprof.render import html as page_html
+from coldprof.render.html_remote import html as remote_html
+from coldprof.render.speedscope import SCHEMA
+from conftest import busy_module, install_distribution
+from factories import dependency, remote_dict
+
+KINDS = ("analyze", "audit", "remote")
+
+
+@pytest.fixture(scope="module")
+def analyzed(tmp_path_factory: pytest.TempPathFactory) -> AnalyzeResult:
+    """A real result: a function importing two dependencies, one through the other."""
+    root = tmp_path_factory.mktemp("render") / "fn"
+    root.mkdir()
+    (root / "lambda_function.py").write_text(
+        "import slowdep\nimport helpers\n\ndef lambda_handler(event, context):\n    return 1\n"
+    )
+    (root / "helpers.py").write_text(busy_module(5))
+    install_distribution(root, "basedep", {"basedep/__init__.py": busy_module(10)})
+    install_distribution(
+        root, "slowdep", {"slowdep/__init__.py": busy_module(20, "import basedep")}
+    )
+    return analyze(AnalyzeRequest(path=root, runs=2, bytecode_runs=0))
+
+
+@pytest.fixture(scope="module")
+def audited(analyzed: AnalyzeResult) -> Any:
+    """An audit with every kind of change: new, removed, grown, and budgets broken."""
+    kept = [
+        replace(d, self_ms=d.self_ms / 3) if d.name == "slowdep" else d
+        for d in analyzed.dependencies
+    ]
+    baseline = replace(
+        analyzed,
+        dependencies=(
+            *[d for d in kept if d.name != "basedep"],
+            dependency("olddep", [12.0, 12.5]),
+        ),
+    )
+    return audit(analyzed, Budgets(max_init_ms=1, max_dependency_ms=1), baseline, "base.json")
+
+
+@pytest.fixture(scope="module")
+def remote() -> Any:
+    return result_class("remote").from_dict(remote_dict())
+
+
+@pytest.fixture
+def results(analyzed: AnalyzeResult, audited: Any, remote: Any) -> dict[str, Any]:
+    return {"analyze": analyzed, "audit": audited, "remote": remote}
+
+
+def tree_nodes(nodes: tuple[ImportTreeNode, ...]) -> list[ImportTreeNode]:
+    return [n for node in nodes for n in (node, *tree_nodes(node.children))]
+
+
+# -- every format on the same result ------------------------------------------------------------
+@pytest.mark.parametrize("fmt", list(OutputFormat), ids=lambda f: f.value)
+@pytest.mark.parametrize("kind", ["analyze", "audit"])
+def test_every_format_renders_the_same_result(
+    kind: str, fmt: OutputFormat, results: dict[str, Any]
+) -> None:
+    text = render(results[kind], fmt)
+    assert text.strip()
+    if fmt is OutputFormat.json:
+        assert json.loads(text)["kind"] == kind
+    elif fmt is OutputFormat.speedscope:
+        assert json.loads(text)["$schema"] == SCHEMA
+    elif fmt is OutputFormat.markdown:
+        assert re.search(r"^\|[-| :]+\|$", text, re.MULTILINE), "no markdown table"
+    elif fmt is OutputFormat.html:
+        assert text.startswith("<!DOCTYPE html>") and "<table>" in text
+    else:
+        assert "slowdep" in text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_format_maps_to_one_renderer_or_a_clear_usage_error(
+    kind: str, results: dict[str, Any]
+) -> None:
+    formats = supported(kind)
+    assert OutputFormat.json in formats
+    for fmt in OutputFormat:
+        if fmt in formats:
+            assert render(results[kind], fmt).strip(), fmt
+        else:
+            with pytest.raises(UsageError, match=f"--format {fmt.value} .*{kind}"):
+                render(results[kind], fmt)
+    if kind in ("analyze", "audit"):
+        assert set(formats) == set(OutputFormat)
+
+
+def test_output_file_names_pick_their_format() -> None:
+    assert format_for_path(Path("r.speedscope.json")) is OutputFormat.speedscope
+    assert format_for_path(Path("r.json")) is OutputFormat.json
+    assert format_for_path(Path("r.html")) is OutputFormat.html
+    assert format_for_path(Path("r.md")) is OutputFormat.markdown
+
+
+# -- speedscope ---------------------------------------------------------------------------------
+def test_speedscope_is_a_balanced_evented_profile_of_the_import_tree(
+    analyzed: AnalyzeResult,
+) -> None:
+    doc = json.loads(render(analyzed, OutputFormat.speedscope))
+    frames = doc["shared"]["frames"]
+    (profile,) = doc["profiles"]
+    assert profile["type"] == "evented" and profile["unit"] == "milliseconds"
+    stack: list[int] = []
+    last = 0.0
+    for event in profile["events"]:
+        assert 0 <= event["frame"] < len(frames)
+        assert event["at"] >= last
+        last = event["at"]
+        if event["type"] == "O":
+            stack.append(event["frame"])
+        else:
+            assert event["type"] == "C" and stack.pop() == event["frame"]
+    assert not stack and last <= profile["endValue"]
+    modules = {(n.module, n.dependency) for n in tree_nodes(analyzed.imports)}
+    assert {(f["name"], f["file"]) for f in frames} >= modules
+    opened = sum(1 for e in profile["events"] if e["type"] == "O")
+    assert opened == len(tree_nodes(analyzed.imports)) + 1  # and the init root
+    slowdep = next(f for f in frames if f["name"] == "slowdep")
+    assert slowdep["file"] == "slowdep"
+
+
+# -- markdown -----------------------------------------------------------------------------------
+def test_audit_markdown_is_a_pr_comment_naming_the_culprits(audited: Any) -> None:
+    text = render(audited, OutputFormat.markdown)
+    assert text.startswith("<!-- coldprof-audit -->\n## ❌ coldprof audit")
+    assert "| `new-dependency` | **basedep**" in re.sub(r" +", " ", text)
+    assert "| `max-init-ms`" in re.sub(r" +", " ", text)
+    assert "### Dependencies against the baseline" in text
+    assert "olddep" in text and "removed" in text
+    clean = audit(audited.result, Budgets())
+    assert "## ✅ coldprof audit" in render(clean, OutputFormat.markdown)
+
+
+def test_audit_table_lists_findings_then_the_comparison(audited: Any) -> None:
+    text = render(audited, OutputFormat.table)
+    assert text.startswith("coldprof audit: FAIL:")
+    assert "[max-dependency-ms] slowdep" in text
+    assert re.search(r"^basedep\s+new\s", text, re.MULTILINE)
+    assert re.search(r"^olddep\s+removed\s", text, re.MULTILINE)
+
+
+# -- HTML ---------------------------------------------------------------------------------------
+def assert_self_contained(page: str) -> None:
+    assert "Content-Security-Policy" in page
+    # Nothing to fetch: no external scripts, styles, images or fonts.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<script" not in page and "@import" not in page
+    assert not re.search(r"url\((?!#)", page), "only same-document url(#id) references"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_html_without_matplotlib_draws_boxes_and_says_so(
+    kind: str, results: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page_html, "plotting_available", lambda: False)
+    page = (
+        render(results[kind], OutputFormat.html) if kind != "remote" else remote_html(results[kind])
+    )
+    assert_self_contained(page)
+    assert "pip install &#x27;coldprof[plot]&#x27;" in page
+    assert "<svg" not in page
+    if kind != "remote":
+        assert 'class="icicle"' in page
+        assert 'title="slowdep (slowdep)' in page  # hover text on each box
+        assert "basedep" in page
+    else:
+        assert "Init and cold penalty" in page and "1024" in page
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_html_with_matplotlib_inlines_svg_charts(kind: str, results: dict[str, Any]) -> None:
+    pytest.importorskip("matplotlib", reason="the plot extra (matplotlib) is not installed")
+    page = (
+        render(results[kind], OutputFormat.html) if kind != "remote" else remote_html(results[kind])
+    )
+    assert_self_contained(page)
+    assert "<svg" in page and "<?xml" not in page
+    if kind != "remote":
+        assert "<title>slowdep (slowdep)" in page  # a tooltip on the module's box
+        assert 'class="icicle"' not in page
+    else:
+        assert "Init Duration against package size" in page
+        assert "Cold penalty against memory" in page
+
+
+def test_dependency_colours_are_stable_and_fixed_for_stdlib() -> None:
+    colours = page_html.dependency_colours(["numpy", "(stdlib)", "requests", "numpy"])
+    assert colours["(stdlib)"] == page_html.FIXED_COLOURS["(stdlib)"]
+    assert colours["numpy"] == page_html.PALETTE[0] and colours["requests"] == page_html.PALETTE[1]
+
+
+def test_icicle_boxes_nest_children_inside_their_parent(analyzed: AnalyzeResult) -> None:
+    boxes, total = page_html.icicle_boxes(analyzed.imports)
+    assert total > 0
+    by_module = {b.node.module: b for b in boxes}
+    parent, child = by_module["slowdep"], by_module["basedep"]
+    assert child.depth == parent.depth + 1
+    assert parent.start <= child.start and child.start + child.width <= parent.start + parent.width
