@@ -99,10 +99,10 @@ class RemoteRequest:
             raise UsageError(f"--architecture {self.architecture}: expected x86_64 or arm64")
         if self.runtime is not None and not re.fullmatch(r"python3\.\d+", self.runtime):
             raise UsageError(f"--runtime {self.runtime}: expected python3.N, e.g. python3.12")
-        if self.paths and not self.local and not self.role:
+        if self.paths and not self.role and not self.against_emulator:
             raise UsageError(
                 "deploying a function directory needs --role ROLE_ARN",
-                hint="the execution role the temporary function runs as; --local needs none",
+                hint="the execution role the temporary function runs as; an emulator needs none",
             )
         if self.local and self.endpoint_url:
             raise UsageError("pass either --local or --endpoint-url, not both")
@@ -122,6 +122,14 @@ class RemoteRequest:
             json.loads(self.payload.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
             raise UsageError(f"--payload is not valid JSON: {e}") from e
+
+    @property
+    def against_emulator(self) -> bool:
+        """--local, or an endpoint on this machine: nothing is billed and any role will do."""
+        from .aws import Connection
+
+        connection = Connection.from_options(self.region, self.profile, self.endpoint_url)
+        return self.local or connection.is_local
 
     @property
     def rounds_per_tier(self) -> int:
