@@ -92,10 +92,11 @@ def lam(endpoint: str) -> Any:
     return client_for(endpoint)
 
 
-def create(client: Any, **variables: str) -> str:
+def create(client: Any, log_format: str = "Text", **variables: str) -> str:
     """A function with the handler above, non-default settings, and these variables; its ARN."""
     name = f"remote-{uuid.uuid4().hex[:8]}"
     response = client.create_function(
+        LoggingConfig={"LogFormat": log_format},
         FunctionName=name,
         Runtime="python3.12",
         Role=ROLE,
@@ -387,6 +388,21 @@ def test_concurrency_gathers_several_cold_starts_per_update(endpoint: str, lam: 
     assert len(tier.cold) == 3
     assert all(s.init_ms is not None for s in tier.cold)
     assert configuration(lam, arn) == before
+
+
+def test_json_log_format_reports_are_read_too(endpoint: str, lam: Any, tmp_path: Path) -> None:
+    arn = create(lam, log_format="JSON")
+    event = tmp_path / "event.json"
+    event.write_text('{"order": 7}')
+    done = run_cli(
+        "--arn", arn, "--endpoint-url", endpoint, "--memory", "256", "--samples", "1",
+        "--warm", "1", "--payload", f"@{event}", "--format", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (tier,) = json.loads(done.stdout)["functions"][0]["tiers"]
+    assert len(tier["cold"]) == 1 and tier["cold"][0]["init_ms"] > 0
+    assert len(tier["warm"]) == 1 and tier["warm"][0]["init_ms"] is None
+    assert tier["cold_penalty_ms"] is not None
 
 
 def test_real_aws_without_a_tty_or_yes_is_refused_before_any_call() -> None:

@@ -23,7 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import stats
-from .errors import AwsError, ColdprofError, UsageError
+from .errors import AwsError, BuildError, ColdprofError, UsageError
 from .lambda_logs import InitReport, InvokeReport, find_report, parse_log
 from .pricing import PRICE_PER_GB_SECOND_USD, cost_per_million_usd, init_is_billed
 from .progress import NoProgress, Progress
@@ -689,7 +689,11 @@ def _run(
             if plans:
                 for plan in plans:
                     # A loop, not extend(): an interrupt must keep the functions already done.
-                    done = _deploy_and_sweep(api_for(None), plan, request, progress, guard)
+                    try:
+                        done = _deploy_and_sweep(api_for(None), plan, request, progress, guard)
+                    except (AwsError, BuildError) as e:
+                        # One function that cannot be deployed does not stop the others.
+                        done = _undeployed(plan, request, e)
                     results.append(done)
             else:
                 for early in snapshots:
@@ -1442,6 +1446,24 @@ def _deploy_and_sweep(
         raise interrupted
     assert result is not None
     return result
+
+
+def _undeployed(plan: DeployPlan, request: RemoteRequest, error: ColdprofError) -> FunctionResult:
+    """A function directory that never became a function (or vanished before its sweep)."""
+    return FunctionResult(
+        arn="",
+        name=plan.name,
+        runtime=plan.runtime,
+        architecture=plan.architecture,
+        package_type="Zip",
+        code_size_bytes=len(plan.zip_bytes),
+        original_memory_mb=request.memory_tiers[0],
+        restored=True,  # nothing was changed that needs putting back
+        package_unzipped_bytes=plan.unzipped_bytes,
+        source_path=str(plan.path),
+        deployed=True,
+        error=error.message,
+    )
 
 
 def _delete(
