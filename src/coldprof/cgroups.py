@@ -17,6 +17,7 @@ MB_PER_VCPU = 1769
 PERIOD_US = 100_000
 _MIN_QUOTA_US = 1000  # the kernel refuses less
 _RMDIR_WAIT_S = 2.0
+_instances = itertools.count(1)
 
 
 def cpu_quota_us(memory_mb: int, period_us: int = PERIOD_US) -> int:
@@ -277,7 +278,7 @@ def _sweep_stale(own_dir: Path) -> None:
     except OSError:
         return
     for entry in entries:
-        pid = entry.name.removeprefix("coldprof-")
+        pid = entry.name.split("-")[1]
         if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
             _remove_group(entry, 0.0)
 
@@ -305,7 +306,8 @@ class Cgroups:
         proc_cgroup: str | None = None,
         enabled: bool = True,
     ) -> None:
-        self.name = name or f"coldprof-{os.getpid()}"
+        # Several emulators may share a process (tests, LocalLambda): one group each.
+        self.name = name or f"coldprof-{os.getpid()}-{next(_instances)}"
         self.cpu: _Group | None = None
         self.memory: _Group | None = None
         problems: list[str] = []
@@ -393,6 +395,8 @@ class EnvironmentLimits:
         self._cpu_dir: Path | None = None
         self._memory_dir: Path | None = None
         self._watchdog: RssWatchdog | None = None
+        self._released_oom: bool | None = None
+        self._released_peak: int | None = None
 
     @property
     def quota_us(self) -> int:
@@ -438,9 +442,11 @@ class EnvironmentLimits:
         return self._cpu_dir is not None
 
     def oom_killed(self) -> bool:
-        """True when the environment was killed for exceeding its memory."""
+        """True when the environment was killed for exceeding its memory (also after release)."""
         if self._watchdog is not None and self._watchdog.tripped:
             return True
+        if self._released_oom is not None:
+            return self._released_oom
         memory = self.cgroups.memory
         return (
             memory is not None
@@ -450,6 +456,8 @@ class EnvironmentLimits:
 
     def peak_mb(self) -> int:
         """The memory cgroup's high-water mark (page cache included); 0 where unknown."""
+        if self._released_peak is not None:
+            return self._released_peak
         memory = self.cgroups.memory
         if memory is None or self._memory_dir is None:
             return 0
@@ -458,6 +466,10 @@ class EnvironmentLimits:
     def release(self) -> None:
         if self._watchdog is not None:
             self._watchdog.stop()
+        if self._released_oom is None:
+            # The group goes away now, and with it the kernel's record of what happened.
+            self._released_oom = self.oom_killed()
+            self._released_peak = self.peak_mb()
         for directory in (self._cpu_dir, self._memory_dir):
             if directory is not None:
                 _remove_group(directory)

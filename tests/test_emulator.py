@@ -1,0 +1,524 @@
+"""The local Lambda endpoint, driven only through boto3 over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.request
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from coldprof.cgroups import Cgroups
+from coldprof.emulator import LocalLambda
+from coldprof.errors import UsageError
+from coldprof.lambda_logs import InvokeReport, parse_log
+
+ROLE = "arn:aws:iam::123456789012:role/coldprof-test"
+FAST_WAIT = {"Delay": 0.1, "MaxAttempts": 100}
+
+
+def make_zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, source in files.items():
+            archive.writestr(name, textwrap.dedent(source))
+    return buffer.getvalue()
+
+
+def client_for(url: str) -> Any:
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name="eu-west-1",
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=60, connect_timeout=5),
+    )
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with LocalLambda(update_seconds=0.2) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def lam(endpoint: str) -> Any:
+    return client_for(endpoint)
+
+
+def create(client: Any, source: str, wait: bool = True, **settings: Any) -> str:
+    """Create a function from one handler module (app.py) and wait until it is Active."""
+    name = settings.pop("FunctionName", None) or unique("fn")
+    client.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler=settings.pop("Handler", "app.handler"),
+        Code={"ZipFile": make_zip({"app.py": source})},
+        **settings,
+    )
+    if wait:
+        client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=FAST_WAIT)
+    return name
+
+
+def invoke(client: Any, name: str, event: Any = None, **kwargs: Any) -> tuple[Any, str, dict]:
+    """Invoke with LogType=Tail; returns (decoded payload, log tail, raw response)."""
+    response = client.invoke(
+        FunctionName=name, Payload=json.dumps(event or {}).encode(), LogType="Tail", **kwargs
+    )
+    payload = json.loads(response["Payload"].read() or b"null")
+    log = base64.b64decode(response["LogResult"]).decode("utf-8", "replace")
+    return payload, log, response
+
+
+def report_of(log: str) -> InvokeReport:
+    reports = parse_log(log).reports
+    assert len(reports) == 1, log
+    return reports[0]
+
+
+PID_HANDLER = """
+import os
+def handler(event, context):
+    return {"pid": os.getpid(), "env": os.environ.get("X"), "memory": context.memory_limit_in_mb}
+"""
+
+
+# -- the life of a function -----------------------------------------------------------------------
+def test_create_active_cold_warm_update_cold(lam: Any) -> None:
+    source = PID_HANDLER + "\nprint('module loaded')\n"
+    code = make_zip({"app.py": source})
+    name = unique("life")
+    created = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": code},
+        MemorySize=256,
+        Timeout=5,
+    )
+    assert created["State"] == "Pending"
+    assert created["CodeSha256"] == base64.b64encode(hashlib.sha256(code).digest()).decode()
+    assert created["CodeSize"] == len(code)
+    assert created["FunctionArn"] == f"arn:aws:lambda:eu-west-1:123456789012:function:{name}"
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        lam.invoke(FunctionName=name)
+
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)  # the real waiter, as shipped
+    config = lam.get_function(FunctionName=name)["Configuration"]
+    assert config["State"] == "Active"
+    assert config["LastUpdateStatus"] == "Successful"
+    assert (config["Runtime"], config["MemorySize"], config["Timeout"]) == ("python3.12", 256, 5)
+    assert config["PackageType"] == "Zip" and config["Architectures"] == ["x86_64"]
+
+    cold, cold_log, response = invoke(lam, name)
+    assert response["StatusCode"] == 200 and "FunctionError" not in response
+    assert response["ExecutedVersion"] == "$LATEST"
+    assert cold["memory"] == "256"
+    cold_report = report_of(cold_log)
+    assert cold_report.init_ms is not None and cold_report.init_ms > 0
+    assert cold_report.memory_mb == 256 and cold_report.max_memory_mb > 0
+    # Lambda's order: INIT_START, what init printed, START, END, REPORT
+    assert re.search(
+        r"INIT_START .*\nmodule loaded\nSTART RequestId: (\S+) Version: \$LATEST\n"
+        r"END RequestId: \1\nREPORT RequestId: \1\t",
+        cold_log,
+    ), cold_log
+
+    warm, warm_log, _ = invoke(lam, name)
+    assert warm["pid"] == cold["pid"]
+    assert report_of(warm_log).init_ms is None
+    assert "INIT_START" not in warm_log and "module loaded" not in warm_log
+
+    before = lam.get_function_configuration(FunctionName=name)["RevisionId"]
+    updated = lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {"X": "1"}}
+    )
+    assert updated["LastUpdateStatus"] == "InProgress"
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        lam.update_function_configuration(FunctionName=name, Description="too soon")
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    after = lam.get_function_configuration(FunctionName=name)
+    assert after["RevisionId"] != before
+    assert after["Environment"] == {"Variables": {"X": "1"}}
+
+    again, again_log, _ = invoke(lam, name)
+    assert again["env"] == "1"
+    assert again["pid"] != cold["pid"]
+    assert report_of(again_log).init_ms is not None
+
+
+def test_code_update_retires_and_publish_pins_a_version(lam: Any) -> None:
+    name = create(lam, "def handler(e, c):\n    return 'one'\n")
+    assert invoke(lam, name)[0] == "one"
+    published = lam.publish_version(FunctionName=name)
+    assert published["Version"] == "1"
+    lam.update_function_code(
+        FunctionName=name, ZipFile=make_zip({"app.py": "def handler(e, c):\n    return 'two'\n"})
+    )
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=FAST_WAIT)
+    latest, log, _ = invoke(lam, name)
+    assert latest == "two" and report_of(log).init_ms is not None
+    pinned, _, response = invoke(lam, name, Qualifier="1")
+    assert pinned == "one" and response["ExecutedVersion"] == "1"
+    versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]]
+    assert versions == ["$LATEST", "1"]
+    location = lam.get_function(FunctionName=name)["Code"]["Location"]
+    with urllib.request.urlopen(location, timeout=10) as download:
+        files = zipfile.ZipFile(io.BytesIO(download.read())).namelist()
+    assert files == ["app.py"]
+
+
+def test_api_errors_are_lambdas(lam: Any) -> None:
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function(FunctionName=unique("missing"))
+    name = create(lam, PID_HANDLER)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="10240"):
+        lam.update_function_configuration(FunctionName=name, MemorySize=20000)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="AWS_REGION"):
+        lam.update_function_configuration(
+            FunctionName=name, Environment={"Variables": {"AWS_REGION": "x"}}
+        )
+    with pytest.raises(lam.exceptions.ResourceConflictException):
+        create(lam, PID_HANDLER, FunctionName=name)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="Python"):
+        lam.create_function(
+            FunctionName=unique("node"),
+            Runtime="nodejs20.x",
+            Role=ROLE,
+            Handler="index.handler",
+            Code={"ZipFile": make_zip({"index.js": "exports.handler = 1"})},
+        )
+    assert name in [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    # any account and region in an ARN are accepted
+    arn = f"arn:aws:lambda:ap-south-1:999999999999:function:{name}"
+    assert lam.get_function_configuration(FunctionName=arn)["FunctionName"] == name
+    assert lam.invoke(FunctionName=name, InvocationType="DryRun")["StatusCode"] == 204
+    assert lam.invoke(FunctionName=name, InvocationType="Event")["StatusCode"] == 202
+    lam.delete_function(FunctionName=name)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName=name)
+
+
+def test_json_log_format_writes_platform_report(lam: Any) -> None:
+    name = create(lam, PID_HANDLER, LoggingConfig={"LogFormat": "JSON"})
+    _, log, _ = invoke(lam, name)
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    types = [r.get("type") for r in records]
+    assert "platform.start" in types and types[-1] == "platform.report"
+    assert records[-1]["record"]["metrics"]["initDurationMs"] > 0
+    assert report_of(log).init_ms is not None
+
+
+# -- limits ----------------------------------------------------------------------------------------
+CPU_HANDLER = """
+def handler(event, context):
+    total = 0
+    for i in range(event["n"]):
+        total += i
+    return total
+"""
+
+
+def test_cpu_is_proportional_to_memory(lam: Any) -> None:
+    probe = Cgroups(name=f"coldprof-probe-{os.getpid()}")  # what the emulator found, too
+    probe.close()
+    if probe.support.cpu is None:
+        pytest.skip("no writable cgroup CPU quota here: " + "; ".join(probe.support.problems))
+    full_name = create(lam, CPU_HANDLER, wait=False, MemorySize=1769, Timeout=30)
+    tier_name = create(lam, CPU_HANDLER, wait=False, MemorySize=256, Timeout=30)
+    waiter = lam.get_waiter("function_active_v2")
+    for name in (full_name, tier_name):
+        waiter.wait(FunctionName=name, WaiterConfig=FAST_WAIT)
+        invoke(lam, name, {"n": 1000})  # the cold start out of the way; init is unthrottled
+    work = {"n": 2_000_000}
+    # Other work on this machine can only slow the full-speed run; the least disturbed counts.
+    full = min(report_of(invoke(lam, full_name, work)[1]).duration_ms for _ in range(5))
+    throttled = report_of(invoke(lam, tier_name, work)[1]).duration_ms
+    ratio = throttled / full
+    print(f"CPU-bound invoke: {full:.0f} ms at 1769 MB, {throttled:.0f} ms at 256 MB: {ratio:.1f}x")
+    assert ratio >= 4, (full, throttled)
+
+
+OOM_HANDLER = """
+import os
+def handler(event, context):
+    if event.get("grow"):
+        hog = b"x" * (400 * 1024 * 1024)
+        return len(hog)
+    return os.getpid()
+"""
+
+
+def _check_out_of_memory(client: Any) -> None:
+    # At 128 MB the function gets 7% of a core: filling 128 MB alone takes a second.
+    name = create(client, OOM_HANDLER, MemorySize=128, Timeout=20)
+    pid, _, _ = invoke(client, name)
+    payload, log, response = invoke(client, name, {"grow": True})
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "Runtime.OutOfMemory"
+    assert payload["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
+    report = report_of(log)
+    assert report.status == "error" and report.max_memory_mb == 128
+    assert "Runtime exited with error: signal: killed\nRuntime.OutOfMemory" in log
+    again, again_log, _ = invoke(client, name)
+    assert again != pid and report_of(again_log).init_ms is not None  # a fresh environment
+
+
+def test_out_of_memory_is_reported_as_lambda_does(lam: Any) -> None:
+    _check_out_of_memory(lam)
+
+
+def test_out_of_memory_without_cgroups_is_caught_by_the_watchdog() -> None:
+    with LocalLambda(update_seconds=0.0, cgroups=False) as url:
+        _check_out_of_memory(client_for(url))
+
+
+def test_timeout_is_reported_as_lambda_does(lam: Any) -> None:
+    source = """
+    import time
+    def handler(event, context):
+        print("sleeping")
+        time.sleep(event.get("sleep", 0))
+        return "done"
+    """
+    name = create(lam, source, Timeout=1)
+    payload, log, response = invoke(lam, name, {"sleep": 10})
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    report = report_of(log)
+    assert report.status == "timeout" and 1000 <= report.duration_ms < 5000
+    assert re.search(r"\nsleeping\n.*Task timed out after 1\.00 seconds\nEND RequestId", log)
+    assert invoke(lam, name)[0] == "done"
+
+
+def test_init_and_handler_errors_are_reported_as_lambda_does(lam: Any) -> None:
+    broken = create(lam, "raise ValueError('bad config at import')\ndef handler(e, c): pass\n")
+    payload, log, response = invoke(lam, broken)
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "ValueError"
+    assert payload["errorMessage"] == "bad config at import"
+    assert isinstance(payload["stackTrace"], list) and payload["stackTrace"]
+    (init,) = parse_log(log).init_reports
+    assert (init.phase, init.status, init.error_type) == ("init", "error", "ValueError")
+    assert report_of(log).status == "error"
+
+    missing = create(lam, PID_HANDLER, Handler="nowhere.handler")
+    payload, _, _ = invoke(lam, missing)
+    assert payload["errorType"] == "Runtime.ImportModuleError"
+    assert "nowhere" in payload["errorMessage"]
+
+    raising = create(lam, "def handler(e, c):\n    raise KeyError('no such order')\n")
+    payload, log, response = invoke(lam, raising)
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "KeyError" and payload["stackTrace"]
+    assert "[ERROR] KeyError" in log and report_of(log).status is None
+
+
+def test_init_past_the_limit_fails() -> None:
+    with LocalLambda(update_seconds=0.0, init_limit_s=1.0) as url:
+        client = client_for(url)
+        name = create(client, "import time\ntime.sleep(30)\ndef handler(e, c): pass\n")
+        started = time.monotonic()
+        payload, log, response = invoke(client, name)
+        assert time.monotonic() - started < 8
+    assert response["FunctionError"] == "Unhandled"
+    assert "timed out" in payload["errorMessage"]
+    (init,) = parse_log(log).init_reports
+    assert init.status == "timeout" and init.init_ms == pytest.approx(1000, abs=1)
+
+
+# -- archives ---------------------------------------------------------------------------------
+def test_unsafe_archives_are_refused(lam: Any, tmp_path: Path) -> None:
+    def refused(code: bytes, match: str) -> None:
+        name = unique("unsafe")
+        with pytest.raises(lam.exceptions.InvalidParameterValueException, match=match):
+            lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=ROLE,
+                Handler="app.handler",
+                Code={"ZipFile": code},
+            )
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lam.get_function(FunctionName=name)
+
+    slip = io.BytesIO()
+    with zipfile.ZipFile(slip, "w") as archive:
+        archive.writestr("app.py", PID_HANDLER)
+        archive.writestr("../../escaped.py", "print('outside')")
+    refused(slip.getvalue(), "escapes")
+
+    link = io.BytesIO()
+    with zipfile.ZipFile(link, "w") as archive:
+        archive.writestr("app.py", PID_HANDLER)
+        info = zipfile.ZipInfo("passwd")
+        info.create_system = 3
+        info.external_attr = 0o120777 << 16
+        archive.writestr(info, "/etc/passwd")
+    refused(link.getvalue(), "symbolic link")
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("app.py", PID_HANDLER)
+        with archive.open("padding.bin", "w") as padding:
+            chunk = bytes(8 * 1024 * 1024)
+            for _ in range(32):  # 256 MiB, past Lambda's 262,144,000 bytes
+                padding.write(chunk)
+    assert len(bomb.getvalue()) < 2 * 1024 * 1024
+    refused(bomb.getvalue(), "smaller than 262144000 bytes")
+
+
+# -- environments ----------------------------------------------------------------------------------
+def test_concurrent_invokes_get_their_own_environments(lam: Any) -> None:
+    source = """
+    import os, time
+    def handler(event, context):
+        started = time.time()
+        time.sleep(1)
+        return {"pid": os.getpid(), "started": started, "ended": time.time()}
+    """
+    name = create(lam, source, Timeout=10)
+    results: list[tuple[Any, str]] = []
+
+    def call() -> None:
+        payload, log, _ = invoke(lam, name)
+        results.append((payload, log))
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == 2
+    (first, first_log), (second, second_log) = results
+    assert first["pid"] != second["pid"]
+    assert report_of(first_log).init_ms is not None and report_of(second_log).init_ms is not None
+    # they ran at the same time, not one after the other
+    assert max(first["started"], second["started"]) < min(first["ended"], second["ended"])
+
+
+def test_idle_environments_are_retired() -> None:
+    with LocalLambda(update_seconds=0.0, idle_seconds=0.5) as url:
+        client = client_for(url)
+        name = create(client, PID_HANDLER)
+        first = invoke(client, name)[0]["pid"]
+        assert invoke(client, name)[0]["pid"] == first
+        time.sleep(1.5)
+        assert not Path(f"/proc/{first}").exists()
+        payload, log, _ = invoke(client, name)
+        assert payload["pid"] != first and report_of(log).init_ms is not None
+
+
+def test_a_non_loopback_host_is_refused() -> None:
+    with pytest.raises(UsageError, match="listens beyond this machine") as refused:
+        LocalLambda(host="0.0.0.0").start()
+    assert "--allow-remote" in (refused.value.hint or "")
+
+
+# -- the command, as a real process ------------------------------------------------------------
+def _processes_with(marker: bytes) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _read_until(stream: Any, pattern: str, deadline: float) -> re.Match[str]:
+    seen = []
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        match = re.search(pattern, line)
+        if match:
+            return match
+    raise AssertionError("emulator said:\n" + "".join(seen))
+
+
+def test_no_process_outlives_the_emulator(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coldprof.cli", "emulator", "--port", "0", "--update-seconds", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    name = unique("orphan")
+    marker = f"AWS_LAMBDA_FUNCTION_NAME={name}\0".encode()
+    try:
+        url = _read_until(process.stderr, r"listening on (http://\S+)", time.monotonic() + 30)[1]
+        client = client_for(url)
+        source = """
+        import os, time
+        def handler(event, context):
+            if event.get("hang"):
+                open(event["hang"], "w").write(str(os.getpid()))
+                time.sleep(60)
+            return os.getpid()
+        """
+        create(client, source, FunctionName=name, Timeout=120)
+        started = tmp_path / "busy.pid"
+        client.invoke(
+            FunctionName=name,
+            InvocationType="Event",
+            Payload=json.dumps({"hang": str(started)}).encode(),
+        )
+        deadline = time.monotonic() + 20
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        busy_pid = int(started.read_text())
+        idle_pid = invoke(client, name)[0]  # the busy one is not shared: a second environment
+        assert busy_pid != idle_pid
+        assert set(_processes_with(marker)) >= {idle_pid, busy_pid}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            returncode = process.wait(timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert returncode == 0, process.stderr.read() if process.stderr else ""
+    assert _processes_with(marker) == []
+    assert not Path(f"/proc/{idle_pid}").exists() and not Path(f"/proc/{busy_pid}").exists()
+    assert not list(Path("/sys/fs/cgroup/cpu").glob(f"coldprof-{process.pid}-*"))
+
+
+def test_the_command_refuses_a_remote_host() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "coldprof.cli", "emulator", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--allow-remote" in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 2
