@@ -1263,7 +1263,9 @@ def relation(
         rank_ys.extend(r - middle for r in _ranks([y for _, y in members]))
     rho = stats.spearman(rank_xs, rank_ys) if rank_xs else None
     fit = stats.least_squares(xs, ys) if xs else None
-    distinct_x = len({round(x, 9) for group, x, _y in points if len(groups[group]) >= 2})
+    # Sizes 1 MB apart (0.01 of 100 MB) are the same size for this purpose; memory sizes on a
+    # log2 scale are never that close.
+    distinct_x = len({round(x, 2) for group, x, _y in points if len(groups[group]) >= 2})
     return Relation(
         x=x_name,
         y=y_name,

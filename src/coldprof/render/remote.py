@@ -85,14 +85,15 @@ def function_headline(function: FunctionResult) -> list[str]:
     package = f"CodeSize {size(function.code_size_bytes)}"
     if function.package_unzipped_bytes is not None:
         package += f", {size(function.package_unzipped_bytes)} unzipped"
-    origin = (
-        f"deployed from {function.source_path}"
+    title = (
+        f"{function.name} (deployed from {function.source_path})"
         if function.source_path
-        else f"was {function.original_memory_mb} MB"
+        else (function.arn or function.name)
     )
     lines = [
-        f"{function.name}  ·  {function.runtime or '?'} {function.architecture}  ·  {package}"
-        f"  ·  {origin}",
+        title,
+        f"{function.runtime or '?'} {function.architecture}  ·  {package}  ·  "
+        f"configured with {function.original_memory_mb} MB",
     ]
     if function.environment_names:
         lines.append(f"environment variables (names only): {', '.join(function.environment_names)}")
