@@ -25,6 +25,7 @@ from botocore.config import Config
 
 from coldprof.emulator import LocalLambda
 from coldprof.remote import NONCE_VARIABLE, RemoteRequest, run_remote
+from conftest import coldprof_cmd
 
 ROLE = "arn:aws:iam::123456789012:role/coldprof-test"
 SECRET = "s3cr3t-hunter2-value"
@@ -54,15 +55,6 @@ def handler(event, context):
     print("invoke sees the password", os.environ.get("DB_PASSWORD"))
     return {"ok": True}
 """
-
-
-def coldprof_cmd(*args: str) -> list[str]:
-    """The CLI as a real subprocess, entered the way the console script enters it.
-
-    (`python -m coldprof.cli` would run cli.py as __main__, a second module whose `app` the
-    command modules never register on.)
-    """
-    return [sys.executable, "-c", "from coldprof.cli import main; main()", *args]
 
 
 def make_zip(source: str) -> bytes:
