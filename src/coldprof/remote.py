@@ -521,9 +521,9 @@ class Estimate:
         return (
             f"coldprof will update the configuration {self.updates} times and make "
             f"{self.invocations} invocations on {self.functions} function(s) in AWS; "
-            f"estimated cost ${self.cost_usd:.4f} (assuming {ASSUMED_COLD_BILLED_MS} ms per "
+            f"estimated cost {_usd(self.cost_usd)} (assuming {ASSUMED_COLD_BILLED_MS} ms per "
             f"cold and {ASSUMED_WARM_BILLED_MS} ms per warm invocation; at most "
-            f"${self.max_cost_usd:.4f} if every invocation ran to its timeout)."
+            f"{_usd(self.max_cost_usd)} if every invocation ran to its timeout)."
         )
 
 
@@ -1489,6 +1489,11 @@ def _delete(
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _usd(amount: float) -> str:
+    """Dollars, with enough digits that a sweep's fraction of a cent does not read as $0."""
+    return f"${amount:,.2f}" if amount >= 0.01 else f"${amount:.6f}"
+
+
 def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
