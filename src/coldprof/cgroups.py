@@ -198,6 +198,12 @@ class _Group:
         self.dir.mkdir(exist_ok=True)
         if self.version == 2:
             _enable_v2(self.dir, self.controller)
+        if self.controller == "cpu":
+            # Lambda guarantees an environment its share of a core; on a busy machine a
+            # raised weight keeps other work from eating into it. The quota still caps it.
+            weight = ("cpu.weight", "1000") if self.version == 2 else ("cpu.shares", "10240")
+            with contextlib.suppress(OSError):
+                _write(self.dir / weight[0], weight[1])
         probe = self.child("probe")
         try:
             if self.controller == "cpu":

@@ -632,6 +632,11 @@ class Emulator:
                 self._publish(fn, None)
             document = self.configuration(fn, fn.latest, now)
         self.on_log(f"{ref.name}: created ({config.runtime}, {config.memory_mb} MB)")
+        if config.runtime != f"python{_PYTHON}":
+            self.on_log(
+                f"{ref.name}: note: Runtime {config.runtime} runs on this machine's Python "
+                f"{_PYTHON_FULL}"
+            )
         return _json(201, document)
 
     def get_function(self, ref: FunctionRef, query: Mapping[str, str], host: str) -> Response:
@@ -1080,6 +1085,17 @@ class Emulator:
         error_line = None
         status = None
         max_memory = outcome.max_memory_mb
+        function_error = None if outcome.ok else "Unhandled"
+        if outcome.ok and len(payload) > MAX_SYNC_PAYLOAD:
+            function_error = "Unhandled"
+            payload = json.dumps(
+                {
+                    "errorType": "Function.ResponseSizeTooLarge",
+                    "errorMessage": "Response payload size exceeded maximum allowed payload "
+                    f"size ({MAX_SYNC_PAYLOAD} bytes).",
+                }
+            ).encode()
+            status = "error"
         if outcome.status == "timeout":
             status = "timeout"
             error_line = _json_field(payload, "errorMessage")
@@ -1136,7 +1152,7 @@ class Emulator:
             config.version,
             payload,
             log,
-            None if outcome.ok else "Unhandled",
+            function_error,
             report,
             init is not None,
             pid,
@@ -1405,6 +1421,8 @@ def _route(emulator: Emulator, request: Request) -> Response:
         if match is None or method != request.method:
             continue
         ref = parse_function_ref(unquote(match["fn"])) if "fn" in match.groupdict() else None
+        if ref is not None and ref.region is None:
+            ref = replace(ref, region=_signing_region(request.headers))
         if operation == "Invoke":
             assert ref is not None
             return emulator.invoke(ref, request.query, request.headers, request.body)
