@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import platform
 import py_compile
 import shutil
 import statistics
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import importtime
 from .distributions import (
@@ -29,7 +32,13 @@ from .distributions import (
     footprint,
     walk_file_paths,
 )
-from .environment import INIT_LIMIT_S, EnvironmentSpec, ExecutionEnvironment, layer_paths
+from .environment import (
+    INIT_LIMIT_S,
+    EnvironmentSpec,
+    ExecutionEnvironment,
+    InitOutcome,
+    layer_paths,
+)
 from .errors import FunctionInitError, UsageError
 from .models import (
     AnalyzeResult,
@@ -41,6 +50,9 @@ from .models import (
 )
 from .package import cache_root, resolve_function, runtime_dir, task_root_for
 from .progress import NoProgress, Progress
+
+if TYPE_CHECKING:
+    from .advisor import AdvisorReport, EventRun, Verification
 
 ZIPPED_LIMIT = 50 * 1024 * 1024  # direct upload
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # function and layers together
@@ -59,6 +71,8 @@ class AnalyzeRequest:
     init_limit_s: float = INIT_LIMIT_S
     cache_dir: Path | None = None
     jobs: int = 1  # cold starts at once; each is its own process on its own core
+    events: tuple[Path, ...] = ()  # the lazy-import advisor: invoke these after a traced init
+    verify: bool = False  # ... and measure a copy with the deferrable imports deferred
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,7 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
         if not layer.is_dir():
             raise UsageError(f"--layer {layer}: not a directory")
     request = replace(request, layers=tuple(Path(os.path.abspath(p)) for p in request.layers))
+    payloads = read_events(request.events)
     source = resolve_function(request.path, request.handler)
     if source.needs_build and request.build:
         progress.start(f"building {source.path.name} (pip install -r requirements.txt)")
@@ -134,7 +149,9 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
                 progress.advance()
                 if failure is not None:
                     progress.finish()
-                    partial = _result(source, task_root, request, [start], attribution, None, failure)
+                    partial = _result(
+                        source, task_root, request, [start], attribution, None, failure
+                    )
                     raise FunctionInitError(
                         f"the function failed at init: {failure.message}",
                         function_output=failure.output,
@@ -153,7 +170,10 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
         progress.start("bytecode penalty", request.bytecode_runs)
         penalty = _bytecode_penalty(spec, starts, attribution, request, progress)
         progress.finish()
-    return _result(source, task_root, request, starts, attribution, penalty, None)
+    result = _result(source, task_root, request, starts, attribution, penalty, None)
+    if request.events or request.verify:
+        result = _advise(result, spec, attribution, payloads, request, progress)
+    return result
 
 
 # -- bytecode ---------------------------------------------------------------------------------
@@ -407,3 +427,218 @@ def _ref(attribution: Attribution, name: str) -> DependencyRef:
         return DependencyRef(dist.name, dist.kind, dist.version)
     kinds = {FUNCTION: KIND_FUNCTION, "(stdlib)": "stdlib", "(runtime)": "runtime"}
     return DependencyRef(name, kinds.get(name, "third-party"))
+
+
+# -- the lazy-import advisor ------------------------------------------------------------------
+def read_events(paths: Sequence[Path]) -> list[bytes]:
+    """Each --event file's bytes, once it is known to hold JSON."""
+    payloads = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise UsageError(f"--event {path}: {e.strerror or e}") from e
+        try:
+            json.loads(data)
+        except json.JSONDecodeError as e:
+            raise UsageError(
+                f"--event {path}: not valid JSON ({e.msg}, line {e.lineno} column {e.colno})"
+            ) from e
+        except ValueError as e:  # bytes that are no Unicode text
+            raise UsageError(f"--event {path}: not valid JSON ({e})") from e
+        payloads.append(data)
+    return payloads
+
+
+@dataclass(frozen=True)
+class TracedStart:
+    """The advisor's cold start: init, then each event, with the usage trace they left."""
+
+    init: InitOutcome
+    events: tuple[EventRun, ...]
+    usage_text: str
+    output: str  # what the function printed during init
+
+
+def traced_cold_start(spec: EnvironmentSpec, events: Sequence[tuple[str, bytes]]) -> TracedStart:
+    """Init under the usage tracer, then invoke the handler with each event, in order."""
+    from .advisor import EventRun
+
+    with tempfile.TemporaryDirectory(prefix="coldprof-trace-") as scratch:
+        trace_file = Path(scratch) / "usage.json"
+        environment = ExecutionEnvironment(replace(spec, trace_file=trace_file))
+        runs = []
+        try:
+            init = environment.start()
+            for name, payload in events:
+                if not init.ok or not environment.alive:
+                    runs.append(EventRun(name, ok=False, status="not run"))
+                    continue
+                outcome = environment.invoke(payload)
+                runs.append(
+                    EventRun.of(
+                        name,
+                        outcome.ok,
+                        outcome.status,
+                        outcome.duration_ms,
+                        outcome.payload,
+                        outcome.log,
+                    )
+                )
+        finally:
+            environment.kill()
+        usage = trace_file.read_text(errors="replace") if trace_file.is_file() else ""
+    return TracedStart(init, tuple(runs), usage, _function_output(environment))
+
+
+def _advise(
+    result: AnalyzeResult,
+    spec: EnvironmentSpec,
+    attribution: Attribution,
+    payloads: Sequence[bytes],
+    request: AnalyzeRequest,
+    progress: Progress,
+) -> AnalyzeResult:
+    """One traced cold start after the measured ones → the advisor's report in extras."""
+    from . import advisor
+
+    events = list(zip([str(p) for p in request.events], payloads, strict=True))
+    progress.start(f"traced cold start with {len(events)} event(s)", 1)
+    traced = traced_cold_start(spec, events)
+    progress.advance()
+    progress.finish()
+    usage = advisor.parse_usage(traced.usage_text)
+    report = advisor.advise(result, usage, traced.events, attribution, spec.task_root)
+    if not traced.init.ok:
+        report = replace(
+            report, notes=(*report.notes, f"the traced init failed: {traced.init.describe}")
+        )
+    if request.verify:
+        verification = _verify(result, report, spec, attribution, events, request, progress)
+        report = replace(report, verification=verification)
+    return replace(result, extras={**result.extras, advisor.ADVISOR_KEY: report.to_dict()})
+
+
+def _verify(
+    result: AnalyzeResult,
+    report: AdvisorReport,
+    spec: EnvironmentSpec,
+    attribution: Attribution,
+    events: Sequence[tuple[str, bytes]],
+    request: AnalyzeRequest,
+    progress: Progress,
+) -> Verification:
+    """Rewrite a temporary copy with the deferrable imports deferred and measure its init
+    against the original's, the same number of runs each, interleaved.
+
+    The copy has the function's own files; installed distributions are symlinked, not copied.
+    The user's directory is never written to.
+    """
+    from . import advisor, rewrite
+
+    plan = advisor.rewrite_plan(report, result.imports)
+    verification = advisor.Verification(
+        deferred=plan.deferred,
+        rewrites=(),
+        skipped=plan.skipped,
+        predicted_ms=plan.predicted_ms,
+        measured_ms=None,
+        original_init_ms=result.init_ms.median,
+        rewritten_init_ms=None,
+        runs=request.runs,
+    )
+    if report.failed_events:
+        return replace(verification, note="not verified: the handler failed on an event")
+    if not plan.deferred:
+        return replace(verification, note="nothing that can be deferred automatically")
+    new_sources, rewrites = {}, []
+    for file, sites in plan.by_file.items():
+        source = (spec.task_root / file).read_text(encoding="utf-8")
+        deferrals = advisor.plan_deferrals_for(sites, source)
+        is_package = file.endswith("__init__.py")
+        new_sources[file] = rewrite.defer_imports(source, sites[0].module, is_package, deferrals)
+        rewrites += [
+            f"{file}:{d.line} {d.name} → " + (", ".join(f"{f}()" for f in d.functions) or "removed")
+            for d in deferrals
+            if d.movable
+        ]
+    verification = replace(verification, rewrites=tuple(rewrites))
+    with tempfile.TemporaryDirectory(prefix="coldprof-verify-") as scratch:
+        copy_root = rewrite.rewritten_copy(
+            spec.task_root,
+            Path(scratch) / spec.task_root.name,
+            attribution.function_files(),
+            new_sources,
+        )
+        copy_spec = replace(spec, task_root=copy_root)
+        # Original and copy alternate (ABBA), so drift on a busy machine hits both alike.
+        total = request.warmup + request.runs
+        progress.start("cold starts of the original and the rewritten copy", 2 * total)
+        original: list[ColdStart] = []
+        rewritten: list[ColdStart] = []
+        for index in range(total):
+            pair = (spec, copy_spec) if index % 2 == 0 else (copy_spec, spec)
+            for which in pair:
+                start, failure = cold_start(which)
+                progress.advance()
+                if failure is not None:
+                    progress.finish()
+                    side = "rewritten copy" if which is copy_spec else "original"
+                    return replace(
+                        verification, note=f"the {side} failed at init: {failure.message}"
+                    )
+                if index >= request.warmup:
+                    (rewritten if which is copy_spec else original).append(start)
+        progress.finish()
+        copy_events = traced_cold_start(copy_spec, events).events if events else ()
+    before = statistics.median(s.init_ms for s in original)
+    after = statistics.median(s.init_ms for s in rewritten)
+    # The prediction again, from the import times of these same original runs: both sides of
+    # the comparison then come from the same minutes of a machine whose load may change.
+    deferred = set(plan.deferred)
+    predicted = statistics.median(_subtrees_ms(s.trace, attribution, deferred) for s in original)
+    imported = {row.module for s in rewritten for row in s.trace.rows if not row.cached}
+    still = sorted(
+        {n for n in plan.deferred for m in imported if attribution.dependency_of(m).name == n}
+    )
+    return replace(
+        verification,
+        predicted_ms=round(predicted, 3),
+        measured_ms=round(before - after, 3),
+        original_init_ms=round(before, 3),
+        rewritten_init_ms=round(after, 3),
+        still_imported=tuple(still),
+        behaviour=_same_behaviour(report.events, copy_events),
+    )
+
+
+def _subtrees_ms(trace: importtime.ImportTrace, attribution: Attribution, names: set[str]) -> float:
+    """Import ms of everything a set of dependencies starts in one run, nested ones once."""
+    total = 0.0
+    stack: list[tuple[importtime.ImportNode, str | None]] = [(r, None) for r in trace.roots]
+    while stack:
+        node, parent_dep = stack.pop()
+        if node.cached:
+            continue
+        dep = _node_dependency(attribution, node.module, parent_dep)
+        if dep in names:
+            total += node.cumulative_us / 1000
+        else:
+            stack.extend((child, dep) for child in node.children)
+    return total
+
+
+def _same_behaviour(original: Sequence[EventRun], copy: Sequence[EventRun]) -> str:
+    if not original:
+        return "not checked: no events"
+    differences = []
+    for before, after in zip(original, copy, strict=False):
+        if before.ok != after.ok:
+            differences.append(f"{before.event}: {before.describe()} → {after.describe()}")
+        elif before.response_digest != after.response_digest:
+            differences.append(f"{before.event}: a different response")
+    if len(copy) < len(original):
+        differences.append("the copy did not handle every event")
+    if differences:
+        return "DIFFERS: " + "; ".join(differences)
+    return f"same responses to {len(original)} event(s)"

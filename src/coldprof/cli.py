@@ -143,6 +143,21 @@ def analyze(
     top: Annotated[
         int, typer.Option(min=0, help="Dependencies to show in the table (0: all).")
     ] = 15,
+    event: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--event",
+            help="A JSON event to invoke the handler with after a traced init; repeatable. "
+            "Lists the dependencies init loads that no event used (the lazy-import advisor).",
+        ),
+    ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Also measure a temporary copy with those imports deferred (never your files).",
+        ),
+    ] = False,
     fmt: FormatOption = None,
     output: OutputOption = None,
     py_spy: Annotated[
@@ -168,6 +183,8 @@ def analyze(
             env=parse_env(env),
             bytecode_runs=bytecode_runs,
             init_limit_s=init_limit,
+            events=tuple(event or ()),
+            verify=verify,
         )
         progress = make_progress(fmt or OutputFormat.table, output)
         try:
@@ -181,6 +198,7 @@ def analyze(
             frames = "with native frames" if recording.native else "Python frames only"
             typer.echo(f"wrote {py_spy} (py-spy, init only, {frames})", err=True)
         emit(result, fmt, output, top)
+        report_event_failures(result)
     except FunctionInitError as e:
         report_init_failure(e, fmt, output, top)
     except ColdprofError as e:
@@ -201,6 +219,27 @@ def report_init_failure(
         except ColdprofError as e:
             fail(e)
     typer.echo(f"coldprof: error: {error.message}", err=True)
+    raise typer.Exit(EXIT_FAILED)
+
+
+def report_event_failures(result: Any) -> None:
+    """A handler that failed on an --event is the function failing: its output, then exit 3.
+
+    The report is already out; the advisor's findings rest on the invocations that worked.
+    """
+    from .advisor import report_of
+
+    advice = report_of(result)
+    failed = advice.failed_events if advice is not None else []
+    if not failed:
+        return
+    for run in failed:
+        if run.output.strip():
+            typer.echo(f"---- the function's output ({run.event}) ----", err=True)
+            typer.echo(run.output.rstrip(), err=True)
+            typer.echo("-------------------------------", err=True)
+    listed = "; ".join(f"{run.event}: {run.describe()}" for run in failed)
+    typer.echo(f"coldprof: error: the handler failed on --event {listed}", err=True)
     raise typer.Exit(EXIT_FAILED)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import AnalyzeResult
 from .units import ms, size
+
+if TYPE_CHECKING:
+    from ..advisor import AdvisorReport, Verification
 
 DEPENDENCY_HEADERS = (
     "dependency",
@@ -75,6 +78,8 @@ def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
     hidden = len(result.dependencies) - len(rows)
     if hidden > 0:
         out += f"({hidden} more; --top 0 shows all)\n"
+    if result.extras.get("advisor"):
+        out += "\n" + "\n".join(advisor_section(result, markdown=False)) + "\n"
     return out
 
 
@@ -94,7 +99,118 @@ def markdown(result: AnalyzeResult, top: int | None = None, **_options: Any) -> 
         tabulate(rows, headers=DEPENDENCY_HEADERS, tablefmt="github", disable_numparse=True),
         "",
     ]
+    if result.extras.get("advisor"):
+        lines += [*advisor_section(result, markdown=True), ""]
     return "\n".join(lines)
+
+
+# -- the lazy-import advisor (coldprof analyze --event/--verify) ------------------------------
+ADVISOR_HEADERS = ("deferrable", "saving ms", "pulls in", "imported at")
+
+
+def advisor_title(report: AdvisorReport) -> str:
+    events = len(report.events)
+    traced = f"{events} event{'s' if events != 1 else ''}" if events else "no events"
+    return f"Lazy-import advisor: {traced}, traced with {report.tracer or 'nothing'}"
+
+
+def advisor_rows(report: AdvisorReport) -> list[list[str]]:
+    return [
+        [
+            d.name,
+            ms(d.saving_ms),
+            ", ".join(d.pulls),
+            ", ".join(s.where for s in d.sites) or "(not in your code)",
+        ]
+        for d in report.deferrable
+    ]
+
+
+def advisor_events(report: AdvisorReport) -> list[str]:
+    lines = []
+    for run in report.events:
+        state = "ok" if run.ok else f"FAILED ({run.describe()})"
+        used = ", ".join(run.used) or "none of the dependencies"
+        lines.append(f"{run.event}: {state}, {ms(run.duration_ms)} ms; ran {used}")
+    return lines
+
+
+def advisor_summary(report: AdvisorReport) -> str:
+    if not report.deferrable:
+        return "deferrable: nothing; every dependency your code imports at init was used"
+    return (
+        f"deferrable: {ms(report.total_saving_ms)} ms of init that no event used "
+        "(what each pulls in counted once)"
+    )
+
+
+def advisor_facts(report: AdvisorReport) -> list[str]:
+    """Everything after the findings table: fixes, what stays, the proof, side effects."""
+    lines = [f"fix {d.name}: {d.fix}" for d in report.deferrable]
+    if report.kept:
+        lines.append("kept at init: " + "; ".join(f"{k.name} ({k.reason})" for k in report.kept))
+    if report.verification is not None:
+        lines += _verification_lines(report.verification)
+    effects = report.side_effects
+    lines.append(
+        f"init side effects: {effects.file_opens} file opens "
+        f"({effects.module_file_opens} by imports"
+        + (f"; others: {', '.join(effects.other_files[:3])}" if effects.other_files else "")
+        + f"); network: {', '.join([*effects.network, *effects.dns]) or 'none'}; "
+        f"subprocesses: {', '.join(effects.subprocesses) or 'none'}"
+    )
+    lines += [f"warning: {finding}" for finding in effects.findings]
+    lines += [f"note: {note}" for note in report.notes]
+    return lines
+
+
+def _verification_lines(v: Verification) -> list[str]:
+    if v.measured_ms is None:
+        return [f"verify: {v.note or 'not measured'}"] + [f"verify skipped {s}" for s in v.skipped]
+    ratio = f", {v.ratio:.0%} of predicted" if v.ratio is not None else ""
+    lines = [
+        f"verify: predicted {ms(v.predicted_ms)} ms, measured {ms(v.measured_ms)} ms{ratio} "
+        f"(init median {ms(v.original_init_ms)} → {ms(v.rewritten_init_ms)} ms, original "
+        f"and a rewritten copy, {v.runs} cold starts each)",
+        f"verify deferred {', '.join(v.deferred)}: {'; '.join(v.rewrites)}",
+        f"verify behaviour: {v.behaviour}",
+    ]
+    if v.still_imported:
+        lines.append(f"verify: still imported at init: {', '.join(v.still_imported)}")
+    lines += [f"verify skipped {s}" for s in v.skipped]
+    return lines
+
+
+def advisor_section(result: AnalyzeResult, markdown: bool) -> list[str]:
+    """The advisor's findings after the dependency table: what to defer, proof, side effects."""
+    from tabulate import tabulate
+
+    from ..advisor import report_of
+
+    report = report_of(result)
+    if report is None:
+        return []
+    text = escape_markdown if markdown else str
+    bullet = "- " if markdown else "  "
+    title = advisor_title(report)
+    lines = [f"### {title}", ""] if markdown else [title]
+    lines += [text(f"{bullet}{line}") for line in advisor_events(report)]
+    lines += ["", text(advisor_summary(report))]
+    if report.deferrable:
+        rows = [[text(cell) for cell in row] for row in advisor_rows(report)]
+        lines += [
+            "",
+            tabulate(
+                rows,
+                headers=ADVISOR_HEADERS,
+                tablefmt="github" if markdown else "simple",
+                disable_numparse=True,
+                colalign=("left", "right", "left", "left"),
+            ),
+        ]
+    lines.append("")
+    lines += [text(f"{bullet}{line}") for line in advisor_facts(report)]
+    return lines
 
 
 # HTML and speedscope live in their own modules; `render()` finds them here by format name.

@@ -60,6 +60,32 @@ def dependency_table(result: AnalyzeResult, colours: dict[str, str], top: int | 
     return out
 
 
+def advisor_section(result: AnalyzeResult, name: str) -> str:
+    """The lazy-import advisor's findings (analyze --event/--verify); empty without them."""
+    from ..advisor import report_of
+    from .analyze import (
+        ADVISOR_HEADERS,
+        advisor_events,
+        advisor_facts,
+        advisor_rows,
+        advisor_summary,
+        advisor_title,
+    )
+
+    report = report_of(result)
+    if report is None:
+        return ""
+    parts = [
+        page_html.facts(advisor_events(report)),
+        f"<p>{page_html.escape(advisor_summary(report))}</p>",
+    ]
+    if report.deferrable:
+        parts.append(page_html.table(ADVISOR_HEADERS, advisor_rows(report), numeric=(False, True)))
+    parts.append(page_html.facts(advisor_facts(report)))
+    parts += [page_html.note(f) for f in report.side_effects.findings]
+    return page_html.section(advisor_title(report), *parts, anchor=f"{name}-advisor")
+
+
 def analyze_sections(
     result: AnalyzeResult, top: int | None = None, name: str = "analyze"
 ) -> list[str]:
@@ -85,6 +111,9 @@ def analyze_sections(
             anchor=f"{name}-dependencies",
         ),
     ]
+    advice = advisor_section(result, name)
+    if advice:
+        sections.append(advice)
     if result.init_ms.samples:
         sections.append(
             page_html.section(
