@@ -500,3 +500,21 @@ def test_rewrite_moves_imports_into_their_functions_and_still_runs(tmp_path: Pat
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("stats_app", None)
+
+
+def test_audit_fails_on_a_deferrable_dependency_over_the_limit(
+    package: Path, events: dict[str, Path]
+) -> None:
+    args = ["audit", str(package), "--runs", "1", "--format", "json", "--no-build"]
+    plain = ["--event", str(events["plain"])]
+    over = run_cli(*args, *plain, "--fail-on-deferrable-ms", "150")
+    assert over.returncode == 1, over.stderr
+    findings = json.loads(over.stdout)["findings"]
+    assert [(f["rule"], f["subject"]) for f in findings] == [("fail-on-deferrable-ms", "neverlib")]
+    assert "lambda_function.py:4" in findings[0]["message"]
+    both = ["--event", str(events["plain"]), "--event", str(events["fetch"])]
+    under = run_cli(*args, *both, "--fail-on-deferrable-ms", "300")
+    assert under.returncode == 0, under.stderr
+    assert json.loads(under.stdout)["findings"] == []
+    no_events = run_cli(*args, "--fail-on-deferrable-ms", "10")
+    assert no_events.returncode == 2 and "needs --event" in no_events.stderr

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .distributions import (
     FUNCTION,
@@ -31,6 +31,9 @@ from .distributions import (
     DependencyRef,
 )
 from .models import AnalyzeResult, ImportTreeNode
+
+if TYPE_CHECKING:
+    from .audit import Finding
 from .rewrite import Deferral, ImportStatement, module_imports, plan_deferrals
 
 ADVISOR_KEY = "advisor"
@@ -458,6 +461,28 @@ def deferrable_findings(result: AnalyzeResult, threshold_ms: float) -> list[Defe
     if report is None:
         return []
     return [d for d in report.deferrable if d.saving_ms >= threshold_ms]
+
+
+RULE_DEFERRABLE = "fail-on-deferrable-ms"
+
+
+def deferrable_audit_findings(result: AnalyzeResult, threshold_ms: float) -> list[Finding]:
+    """``deferrable_findings`` as audit findings (rule ``fail-on-deferrable-ms``)."""
+    from .audit import Finding
+
+    return [
+        Finding(
+            rule=RULE_DEFERRABLE,
+            subject=d.name,
+            message=(
+                f"{d.name} is imported at init but no --event ran its code: "
+                f"{d.saving_ms:,.1f} ms deferrable (limit {threshold_ms:g} ms). Fix: {d.fix}"
+            ),
+            measured=d.saving_ms,
+            limit=threshold_ms,
+        )
+        for d in deferrable_findings(result, threshold_ms)
+    ]
 
 
 # -- the analysis ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..cli import (
     fail,
     make_progress,
     parse_env,
+    report_event_failures,
     report_init_failure,
 )
 from ..errors import EXIT_FINDINGS, ColdprofError, FunctionInitError, UsageError
@@ -142,6 +143,23 @@ def audit(
         float, typer.Option(min=0.1, help="Seconds init may take (Lambda's is 10).")
     ] = 10.0,
     top: Annotated[int, typer.Option(min=0, help="Dependencies to show in tables (0: all).")] = 15,
+    event: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--event",
+            help="A JSON event to invoke the handler with after a traced init; repeatable "
+            "(for --fail-on-deferrable-ms).",
+        ),
+    ] = None,
+    fail_on_deferrable_ms: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Finding: a dependency init imports that no --event used, and that would "
+            "save at least this many ms deferred (the lazy-import advisor).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
@@ -200,7 +218,13 @@ def audit(
             env=parse_env(env),
             bytecode_runs=bytecode_runs,
             init_limit_s=init_limit,
+            events=tuple(event or ()),
         )
+        if fail_on_deferrable_ms is not None and not request.events:
+            raise UsageError(
+                "--fail-on-deferrable-ms needs --event: with no invocation to go by, every "
+                "dependency would count as deferrable"
+            )
         progress = make_progress(fmt or OutputFormat.table, output)
         try:
             result = run_analyze(request, progress)
@@ -213,12 +237,18 @@ def audit(
             baseline_path=str(baseline_path) if previous is not None else None,
             config_path=str(config.path) if config.path and config.values else None,
         )
+        if fail_on_deferrable_ms is not None:
+            from ..advisor import deferrable_audit_findings
+
+            deferrable = deferrable_audit_findings(result, fail_on_deferrable_ms)
+            audited = replace(audited, findings=(*audited.findings, *deferrable))
         if update_baseline and baseline_path is not None:
             write_baseline(baseline_path, result)
             audited = replace(
                 audited, notes=(*audited.notes, f"wrote the baseline {baseline_path}")
             )
         emit(audited, fmt, output, top)
+        report_event_failures(result)
     except FunctionInitError as e:
         report_init_failure(e, fmt, output, top)
     except ColdprofError as e:
