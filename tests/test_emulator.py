@@ -261,12 +261,21 @@ def test_cpu_is_proportional_to_memory(lam: Any) -> None:
         waiter.wait(FunctionName=name, WaiterConfig=FAST_WAIT)
         invoke(lam, name, {"n": 1000})  # the cold start out of the way; init is unthrottled
     work = {"n": 2_000_000}
-    # Other work on this machine slows the runs down; the least disturbed of each counts.
-    full = min(report_of(invoke(lam, full_name, work)[1]).duration_ms for _ in range(5))
-    throttled = min(report_of(invoke(lam, tier_name, work)[1]).duration_ms for _ in range(2))
-    ratio = throttled / full
-    print(f"CPU-bound invoke: {full:.0f} ms at 1769 MB, {throttled:.0f} ms at 256 MB: {ratio:.1f}x")
-    assert ratio >= 4, (full, throttled)
+    # Other work on this machine (2 cores, shared) slows runs down, the full-speed one most: the
+    # least disturbed run of each counts, and a disturbed round is measured again. A quota that
+    # is not applied gives a ratio near 1 in every round.
+    rounds = []
+    for _ in range(3):
+        full = min(report_of(invoke(lam, full_name, work)[1]).duration_ms for _ in range(5))
+        throttled = min(report_of(invoke(lam, tier_name, work)[1]).duration_ms for _ in range(2))
+        rounds.append((full, throttled))
+        print(
+            f"CPU-bound invoke: {full:.0f} ms at 1769 MB, {throttled:.0f} ms at 256 MB: "
+            f"{throttled / full:.1f}x"
+        )
+        if throttled / full >= 4:
+            break
+    assert max(t / f for f, t in rounds) >= 4, rounds
 
 
 BUSY_IMPORT = """
@@ -327,9 +336,13 @@ def test_out_of_memory_is_reported_as_lambda_does(lam: Any) -> None:
     _check_out_of_memory(lam)
 
 
-def test_out_of_memory_without_cgroups_is_caught_by_the_watchdog() -> None:
-    with LocalLambda(update_seconds=0.0, cgroups=False) as url:
+def test_without_cgroups_memory_is_watched_and_cpu_is_never_silently_unlimited() -> None:
+    lines: list[str] = []
+    with LocalLambda(update_seconds=0.0, cgroups=False, on_log=lines.append) as url:
+        assert any("warning: CPU is NOT limited" in line for line in lines)
         _check_out_of_memory(client_for(url))
+    assert any("watchdog" in line for line in lines)
+    assert any(re.search(r"warning: cold start at 128 MB: CPU is NOT limited", x) for x in lines)
 
 
 def test_timeout_is_reported_as_lambda_does(lam: Any) -> None:

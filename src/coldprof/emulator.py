@@ -185,8 +185,9 @@ class FunctionConfig:
 
 @dataclass(eq=False)
 class _Warm:
-    """An execution environment with the settings it was started under."""
+    """An execution environment with the function and settings it was started for."""
 
+    function: _Function
     env: ExecutionEnvironment
     limits: EnvironmentLimits
     version: str
@@ -338,6 +339,7 @@ class Emulator:
         self.cgroups = Cgroups(enabled=options.cgroups)
         self.workdir = Path(tempfile.mkdtemp(prefix="coldprof-emulator-"))
         self._functions: dict[str, _Function] = {}
+        self._live: set[_Warm] = set()  # every environment not yet killed, of any function
         self._lock = threading.RLock()
         self._closed = False
         self._inflight = 0
@@ -365,19 +367,24 @@ class Emulator:
             )
             notes.append(f"CPU: memory/1769 of a core through {support.cpu}; {init}")
         else:
-            notes.append(
-                "warning: CPU is NOT limited per memory size; every function gets the whole "
-                "machine (" + "; ".join(p for p in support.problems if "cpu" in p) + ")"
-            )
+            notes.append(f"warning: {self.cpu_warning()}")
         notes.append(f"memory: MemorySize enforced through {support.memory}")
         return notes
+
+    def cpu_warning(self) -> str:
+        reasons = [p for p in self.support.problems if "cpu" in p] or list(self.support.problems)
+        return (
+            "CPU is NOT limited per memory size; every function gets the whole machine ("
+            + "; ".join(reasons)
+            + ")"
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
         """Kill every environment, wait for in-flight invokes, remove the groups and code."""
         with self._lock:
             self._closed = True
-            warm = [w for fn in self._functions.values() for w in fn.live]
+            warm = list(self._live)
         self._stop.set()
         for entry in warm:
             self._kill(entry)
@@ -387,7 +394,7 @@ class Emulator:
             while self._inflight and time.monotonic() < deadline:
                 self._idle_cv.wait(0.1)
         with self._lock:
-            leftovers = [w for fn in self._functions.values() for w in fn.live]
+            leftovers = list(self._live)
         for entry in leftovers:
             self._kill(entry)
         self._janitor.join(timeout=2)
@@ -413,10 +420,9 @@ class Emulator:
     def _kill(self, entry: _Warm) -> None:
         entry.env.kill()
         with self._lock:
-            fn = self._functions.get(entry.env.spec.function_name)
-            if fn is not None:
-                fn.live.discard(entry)
-                self._collect_code(fn)
+            self._live.discard(entry)
+            entry.function.live.discard(entry)
+            self._collect_code(entry.function)
 
     def _retire(self, fn: _Function, version: str | None = None) -> list[_Warm]:
         """Take idle environments out of service (all versions when None); caller kills them."""
@@ -979,11 +985,15 @@ class Emulator:
         )
         env = ExecutionEnvironment(spec, limits)
         limits.on_memory_exceeded = lambda: env.kill_for("memory")
-        entry = _Warm(env, limits, config.version, config.revision_id, config.code)
+        entry = _Warm(fn, env, limits, config.version, config.revision_id, config.code)
         with self._lock:
-            if self._closed:
-                raise ApiError("ServiceException", "the emulator is shutting down")
-            fn.live.add(entry)
+            closed = self._closed
+            if not closed:
+                fn.live.add(entry)
+                self._live.add(entry)
+        if closed:
+            env.kill()  # releases its Runtime API port and scratch directory
+            raise ApiError("ServiceException", "the emulator is shutting down")
         try:
             init = env.start()
         except OSError as e:
@@ -993,6 +1003,10 @@ class Emulator:
             self._kill(entry)
         for problem in limits.problems:
             self.on_log(f"{fn.name}: warning: {problem}")
+        if not limits.problems and self.support.cpu is None:
+            self.on_log(
+                f"{fn.name}: warning: cold start at {config.memory_mb} MB: " + self.cpu_warning()
+            )
         return entry, init
 
     def _release(self, fn: _Function, entry: _Warm) -> None:
@@ -1020,6 +1034,7 @@ class Emulator:
         init_output = env.init_output()
         peak = env.peak_rss_mb()
         self._kill(entry)
+        peak = peak or entry.limits.peak_mb()  # the runtime has exited: ask its memory cgroup
         oom = entry.limits.oom_killed()
         if init.status == "error" and init.error:
             error_type = str(init.error.get("errorType") or "Runtime.Unknown")
@@ -1045,7 +1060,7 @@ class Emulator:
             body = {"errorType": error_type, "errorMessage": message}
             status = "error"
             error_line = f"{message}\n{error_type}"
-        max_memory = config.memory_mb if oom else max(peak, 0)
+        max_memory = config.memory_mb if oom else min(peak, config.memory_mb)
         report = lambda_logs.InvokeReport(
             request_id=request_id,
             duration_ms=init.init_ms,
@@ -1593,7 +1608,12 @@ class LocalLambda:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
         self._thread.start()
-        return self.endpoint_url
+        url = self.endpoint_url
+        if self.on_log is not None:
+            self.on_log(f"coldprof emulator: listening on {url} (Lambda API 2015-03-31)")
+            for note in emulator.notes():
+                self.on_log(f"  {note}")
+        return url
 
     def close(self) -> None:
         """Stop serving and kill every environment."""

@@ -83,10 +83,6 @@ def emulator(
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     }
     try:
-        log(f"coldprof emulator: listening on {url} (Lambda API 2015-03-31)")
-        if local.emulator is not None:
-            for note in local.emulator.notes():
-                log(f"  {note}")
         log(f'  use: boto3.client("lambda", endpoint_url="{url}")')
         while not stop.wait(0.5):
             pass
