@@ -1266,6 +1266,8 @@ def relation(
     # Sizes 1 MB apart (0.01 of 100 MB) are the same size for this purpose; memory sizes on a
     # log2 scale are never that close.
     distinct_x = len({round(x, 2) for group, x, _y in points if len(groups[group]) >= 2})
+    if distinct_x < 2:  # sizes that differ by bytes would give a slope of millions of ms
+        rho, fit = None, None
     return Relation(
         x=x_name,
         y=y_name,
