@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,10 @@ DEFAULT_MIN_REGRESSION_MS = 5.0
 NOISE_Z = 3.0
 # The standard error of a median is about 1.2533 σ/√n, and σ is about 1.4826 × MAD.
 _MEDIAN_SE_PER_MAD = 1.2533 * 1.4826
+# A change must also be one the runs agree on: a one-sided rank test at this level.
+SIGNIFICANCE = 0.01
+# The most a machine's speed is allowed to explain, either way.
+MAX_DRIFT = 4.0
 # Below this a percentage of a tiny package is meaningless.
 MIN_PACKAGE_GROWTH_BYTES = 256 * 1024
 MB = 1024 * 1024
@@ -83,6 +88,7 @@ class Delta:
     threshold_ms: float  # what the change had to exceed, in ms
     noise_judged: bool  # False when a side had too few samples to tell its spread
     verdict: str  # "grew", "shrank" or "same"
+    p_value: float | None = None  # the rank test's, in the direction of the change
 
     @property
     def change(self) -> float:
@@ -101,6 +107,7 @@ class Delta:
             "threshold_ms": self.threshold_ms,
             "noise_judged": self.noise_judged,
             "verdict": self.verdict,
+            "p_value": self.p_value,
         }
 
     @classmethod
@@ -111,6 +118,7 @@ class Delta:
             threshold_ms=float(data.get("threshold_ms", 0)),
             noise_judged=bool(data.get("noise_judged", False)),
             verdict=str(data.get("verdict", "same")),
+            p_value=None if data.get("p_value") is None else float(data["p_value"]),
         )
 
 
@@ -225,6 +233,7 @@ class AuditResult:
     init: Delta | None = None
     changes: tuple[DependencyChange, ...] = ()
     config_path: str | None = None
+    drift: Drift | None = None
     schema_version: int = SCHEMA_VERSION
 
     kind = "audit"
@@ -245,6 +254,7 @@ class AuditResult:
             "baseline_path": self.baseline_path,
             "init": self.init.to_dict() if self.init else None,
             "changes": [c.to_dict() for c in self.changes],
+            "drift": self.drift.to_dict() if self.drift else None,
             "result": self.result.to_dict(),
             "baseline": self.baseline.to_dict() if self.baseline else None,
         }
@@ -263,6 +273,7 @@ class AuditResult:
             init=Delta.from_dict(init) if init else None,
             changes=tuple(DependencyChange.from_dict(c) for c in data.get("changes", ())),
             config_path=data.get("config_path"),
+            drift=Drift.from_dict(data["drift"]) if data.get("drift") else None,
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
         )
 
@@ -312,31 +323,196 @@ def _median_se(samples: Sequence[float]) -> float:
     return _MEDIAN_SE_PER_MAD * mad / math.sqrt(len(samples))
 
 
+def _midranks(values: Sequence[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
+@functools.lru_cache(maxsize=64)
+def _rank_sum_counts(k: int, n: int) -> tuple[int, ...]:
+    """How many k-subsets of the ranks 1..n have each rank sum (index = sum)."""
+    top = n * (n + 1) // 2
+    counts = [[0] * (top + 1) for _ in range(k + 1)]
+    counts[0][0] = 1
+    for rank in range(1, n + 1):
+        for chosen in range(min(k, rank), 0, -1):
+            row, below = counts[chosen], counts[chosen - 1]
+            for total in range(top, rank - 1, -1):
+                row[total] += below[total - rank]
+    return tuple(counts[k])
+
+
+def rank_test_p(lower: Sequence[float], higher: Sequence[float]) -> float:
+    """One-sided Mann-Whitney p-value that ``higher`` tends to exceed ``lower``.
+
+    Exact (ties at their mid-rank) for up to 40 samples together, else the normal approximation.
+    With few runs the smallest possible p is large (1/20 for 3 against 3): a change then has to
+    separate the two sets of runs completely to count.
+    """
+    n_low, n_high = len(lower), len(higher)
+    n = n_low + n_high
+    ranks = _midranks([*lower, *higher])
+    rank_sum = sum(ranks[n_low:])
+    if n <= 40:
+        counts = _rank_sum_counts(n_high, n)
+        at_least = sum(counts[math.ceil(rank_sum - 1e-9) :])
+        return at_least / sum(counts)
+    mean = n_high * (n + 1) / 2
+    sd = math.sqrt(n_low * n_high * (n + 1) / 12)
+    z = (rank_sum - 0.5 - mean) / sd if sd else 0.0
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def _smallest_p(n_low: int, n_high: int) -> float:
+    return 1 / math.comb(n_low + n_high, n_high)
+
+
+def _clears(
+    before: float,
+    after: float,
+    before_samples: Sequence[float],
+    after_samples: Sequence[float],
+    budgets: Budgets,
+    upward: bool,
+) -> tuple[bool, float, float | None]:
+    """Whether after moved from before, in one direction, past noise, floor and percentage;
+    with the threshold it had to clear and the rank test's p-value."""
+    judged = len(before_samples) >= 2 and len(after_samples) >= 2
+    noise, p_value, alpha = 0.0, None, 1.0
+    if judged:
+        noise = NOISE_Z * math.hypot(_median_se(before_samples), _median_se(after_samples))
+        alpha = max(SIGNIFICANCE, _smallest_p(len(before_samples), len(after_samples)))
+        lower, higher = (
+            (before_samples, after_samples) if upward else (after_samples, before_samples)
+        )
+        p_value = rank_test_p(lower, higher)
+    threshold = max(budgets.min_regression_ms, noise)
+    change = (after - before) if upward else (before - after)
+    big_enough = before <= 0 or change / before * 100 > budgets.max_regression_pct
+    significant = p_value is None or p_value <= alpha + 1e-12
+    return big_enough and change > threshold and significant, threshold, p_value
+
+
 def compare(
     before: float,
     after: float,
     before_samples: Sequence[float],
     after_samples: Sequence[float],
     budgets: Budgets,
+    scale: float = 1.0,
 ) -> Delta:
     """Judge one change: it counts when it clears the runs' noise, the ms floor and the percent.
 
-    The noise is NOISE_Z standard errors of the difference of the two medians, each estimated
-    from its runs' median absolute deviation, so one slow run does not move it.
+    Two views of the noise must both agree it is real. Its size: NOISE_Z standard errors of the
+    difference of the two medians, each from its runs' median absolute deviation, so one slow
+    run does not move it. Its direction: a rank test of the runs at SIGNIFICANCE (complete
+    separation when too few runs can reach that), since three runs can show a MAD of nearly
+    nothing by chance.
+
+    ``scale`` is how much slower the machine ran for ``after`` (see machine_drift). It only
+    ever excuses a change: growth is judged against the baseline slowed down to this run's
+    pace when the machine was slower, an improvement against it sped up when it was faster.
     """
-    judged = len(before_samples) >= 2 and len(after_samples) >= 2
-    noise = 0.0
-    if judged:
-        noise = NOISE_Z * math.hypot(_median_se(before_samples), _median_se(after_samples))
-    threshold = round(max(budgets.min_regression_ms, noise), 3)
-    change = after - before
-    big_enough = before <= 0 or abs(change) / before * 100 > budgets.max_regression_pct
-    verdict = "same"
-    if big_enough and change > threshold:
-        verdict = "grew"
-    elif big_enough and -change > threshold:
-        verdict = "shrank"
-    return Delta(round(before, 3), round(after, 3), threshold, judged, verdict)
+
+    def scaled(factor: float) -> tuple[float, list[float]]:
+        return before * factor, [b * factor for b in before_samples]
+
+    slower_before, slower_samples = scaled(max(scale, 1.0))
+    grew, up_threshold, p_up = _clears(
+        slower_before, after, slower_samples, after_samples, budgets, upward=True
+    )
+    faster_before, faster_samples = scaled(min(scale, 1.0))
+    shrank, down_threshold, p_down = _clears(
+        faster_before, after, faster_samples, after_samples, budgets, upward=False
+    )
+    upward = after >= before
+    verdict = "grew" if grew else "shrank" if shrank else "same"
+    p_value = p_up if upward else p_down
+    return Delta(
+        round(before, 3),
+        round(after, 3),
+        round(up_threshold if upward else down_threshold, 3),
+        len(before_samples) >= 2 and len(after_samples) >= 2,
+        verdict,
+        None if p_value is None else round(p_value, 4),
+    )
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How much slower this run's machine was than the baseline's, and what says so."""
+
+    factor: float
+    control: str
+    before_ms: float
+    after_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "factor": self.factor,
+            "control": self.control,
+            "before_ms": self.before_ms,
+            "after_ms": self.after_ms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Drift:
+        return cls(
+            float(data.get("factor", 1.0)),
+            str(data.get("control", "")),
+            float(data.get("before_ms", 0)),
+            float(data.get("after_ms", 0)),
+        )
+
+
+def runtime_only(result: AnalyzeResult) -> set[str]:
+    """Runtime-provided dependencies the runtime imports for itself, before the handler."""
+    pulled_in = handler_dependencies(result)
+    if pulled_in is None:
+        return set()
+    return {d.name for d in result.dependencies if d.kind == "runtime" and d.name not in pulled_in}
+
+
+def machine_drift(baseline: AnalyzeResult, result: AnalyzeResult) -> Drift | None:
+    """The machine's speed between the two runs, from imports no change to a function touches.
+
+    A CI runner shared with other jobs can run the audit twice as slowly as the baseline a
+    minute earlier, and every dependency then "grows". The runtime interface client's own
+    imports (awslambdaric, before the handler's) are the same code in both runs: when they
+    moved, beyond their noise, the machine did.
+    """
+    before = {d.name: d for d in baseline.dependencies}
+    candidates = [
+        (d, before[d.name])
+        for d in result.dependencies
+        if d.name in runtime_only(result) & runtime_only(baseline)
+        and d.version == before[d.name].version
+        and len(d.inclusive_ms_samples) >= 2
+        and len(before[d.name].inclusive_ms_samples) >= 2
+        and before[d.name].inclusive_ms > 0
+    ]
+    if not candidates:
+        return None
+    now, then = max(candidates, key=lambda pair: pair[1].inclusive_ms)
+    factor = now.inclusive_ms / then.inclusive_ms
+    alpha = max(
+        SIGNIFICANCE, _smallest_p(len(then.inclusive_ms_samples), len(now.inclusive_ms_samples))
+    )
+    slower = rank_test_p(then.inclusive_ms_samples, now.inclusive_ms_samples) <= alpha + 1e-12
+    faster = rank_test_p(now.inclusive_ms_samples, then.inclusive_ms_samples) <= alpha + 1e-12
+    if not (slower or faster) or abs(factor - 1) < 0.05:
+        return None
+    factor = min(max(factor, 1 / MAX_DRIFT), MAX_DRIFT)
+    return Drift(round(factor, 3), now.name, then.inclusive_ms, now.inclusive_ms)
 
 
 # -- the audit ----------------------------------------------------------------------------------
@@ -351,6 +527,7 @@ def audit(
     findings = _budget_findings(result, budgets)
     notes: list[str] = []
     init = None
+    drift = None
     changes: tuple[DependencyChange, ...] = ()
     if baseline is not None:
         check_comparable(baseline, result.python, result.platform, result.architecture)
@@ -360,16 +537,34 @@ def audit(
             )
         if baseline.python != result.python:
             notes.append(f"the baseline used Python {baseline.python}, this run {result.python}")
+        drift = machine_drift(baseline, result)
+        scale = drift.factor if drift else 1.0
+        if drift is not None:
+            pace = (
+                f"{drift.factor:.2f}× as slowly as for the baseline; growth up to that pace is "
+                "not counted as a regression"
+                if drift.factor > 1
+                else f"{1 / drift.factor:.2f}× as fast as for the baseline; improvements up to "
+                "that pace are not counted"
+            )
+            notes.append(
+                f"this machine ran {pace} (the runtime's own imports, the same code in both runs, "
+                f"{drift.control}: {_ms(drift.before_ms)} → {_ms(drift.after_ms)})"
+            )
         init = compare(
             baseline.init_ms.median,
             result.init_ms.median,
             baseline.init_ms.samples,
             result.init_ms.samples,
             budgets,
+            scale,
         )
-        changes = _changes(baseline, result, budgets)
-        findings += _regression_findings(baseline, result, budgets, init, changes)
-        notes += _improvement_notes(init, changes)
+        changes = _changes(baseline, result, budgets, scale)
+        # The runtime's own imports are nobody's change: they never name a culprit.
+        runtime_own = runtime_only(result)
+        culprits = [c for c in changes if c.name not in runtime_own]
+        findings += _regression_findings(baseline, result, budgets, init, culprits)
+        notes += _improvement_notes(init, culprits)
         if not init.noise_judged:
             notes.append("the baseline has fewer than 2 runs: changes were judged by the ms floor")
         baseline = replace(baseline, imports=())
@@ -385,6 +580,7 @@ def audit(
         init=init,
         changes=changes,
         config_path=config_path,
+        drift=drift,
     )
 
 
@@ -509,7 +705,7 @@ def _budget_findings(result: AnalyzeResult, budgets: Budgets) -> list[Finding]:
 
 
 def _changes(
-    baseline: AnalyzeResult, result: AnalyzeResult, budgets: Budgets
+    baseline: AnalyzeResult, result: AnalyzeResult, budgets: Budgets, scale: float
 ) -> tuple[DependencyChange, ...]:
     before = {d.name: d for d in baseline.dependencies}
     after = {d.name: d for d in result.dependencies}
@@ -525,6 +721,7 @@ def _changes(
             old_cost.self_ms_samples,
             new_cost.self_ms_samples,
             budgets,
+            scale,
         )
         inclusive_delta = compare(
             old_cost.inclusive_ms,
@@ -532,6 +729,7 @@ def _changes(
             old_cost.inclusive_ms_samples,
             new_cost.inclusive_ms_samples,
             budgets,
+            scale,
         )
         if old is None:
             status = "new"
@@ -582,7 +780,7 @@ def _describe_growth(change: DependencyChange) -> str:
 def _noise_words(delta: Delta, budgets: Budgets) -> str:
     pct = f"{budgets.max_regression_pct:g}%"
     if delta.noise_judged:
-        return f"past the noise (±{_ms(delta.threshold_ms)}) and {pct}"
+        return f"past the noise (±{_ms(delta.threshold_ms)}, p={delta.p_value:.2g}) and {pct}"
     return f"past the {_ms(delta.threshold_ms)} floor and {pct} (no samples to judge noise)"
 
 
