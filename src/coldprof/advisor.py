@@ -525,6 +525,13 @@ def tree_saving(roots: Sequence[ImportTreeNode], deferred: Iterable[str]) -> flo
     return round(total, 3)
 
 
+def _absolute_file(file: str, cwd: str) -> str:
+    """A code file as the child named it, made absolute against the child's cwd."""
+    if file.startswith("<") or os.path.isabs(file) or not cwd:
+        return file
+    return os.path.join(cwd, file)
+
+
 def _used_by_invocation(
     usage: UsageTrace, resolver: Resolver, candidates: set[str]
 ) -> list[set[str]]:
@@ -532,12 +539,7 @@ def _used_by_invocation(
     for invocation in usage.invocations:
         names = set()
         for file in invocation.files:
-            path = (
-                file
-                if os.path.isabs(file) or file.startswith("<")
-                else os.path.join(usage.cwd, file)
-            )
-            ref = resolver.dependency_of_file(path)
+            ref = resolver.dependency_of_file(_absolute_file(file, usage.cwd))
             if ref is not None and ref.name in candidates:
                 names.add(ref.name)
         for module in invocation.modules:
@@ -553,11 +555,11 @@ def _needed_at_init(usage: UsageTrace, resolver: Resolver, candidates: set[str])
     needed: dict[str, str] = {}
 
     def body_is_function(body: str) -> bool:
-        ref = resolver.dependency_of_file(body)
+        ref = resolver.dependency_of_file(_absolute_file(body, usage.cwd))
         return ref is not None and ref.kind == KIND_FUNCTION
 
     for code, body in usage.init_code:
-        ref = resolver.dependency_of_file(code)
+        ref = resolver.dependency_of_file(_absolute_file(code, usage.cwd))
         if ref is not None and ref.name in candidates and body_is_function(body):
             needed.setdefault(ref.name, body)
     for module, body in usage.init_calls:
@@ -565,6 +567,15 @@ def _needed_at_init(usage: UsageTrace, resolver: Resolver, candidates: set[str])
         if name in candidates and body_is_function(body):
             needed.setdefault(name, body)
     return needed
+
+
+def _imported_by_function(entries: Mapping[str, list[_Entry]]) -> set[str]:
+    """Dependencies the function's own code brought in (the runtime's own imports excluded)."""
+    return {
+        name
+        for name, found in entries.items()
+        if any(a.dependency == FUNCTION for entry in found for a in entry.ancestors)
+    }
 
 
 @dataclass
@@ -778,7 +789,7 @@ def advise(
     classified = _classify(entries, unused, candidates)
 
     kept: list[KeptDependency] = []
-    for name in sorted(candidates & set(entries)):
+    for name in sorted(candidates & _imported_by_function(entries)):
         used_by = tuple(
             e.event for e, used in zip(runs, per_invocation, strict=False) if name in used
         )
