@@ -450,6 +450,9 @@ def read_events(paths: Sequence[Path]) -> list[bytes]:
     return payloads
 
 
+TRACED_INIT_SLOWDOWN = 6  # how much longer than --init-limit a traced init may take
+
+
 @dataclass(frozen=True)
 class TracedStart:
     """The advisor's cold start: init, then each event, with the usage trace they left."""
@@ -466,7 +469,10 @@ def traced_cold_start(spec: EnvironmentSpec, events: Sequence[tuple[str, bytes]]
 
     with tempfile.TemporaryDirectory(prefix="coldprof-trace-") as scratch:
         trace_file = Path(scratch) / "usage.json"
-        environment = ExecutionEnvironment(replace(spec, trace_file=trace_file))
+        # Tracing slows init down and this start is not timed: Lambda's limit does not apply.
+        limit = max(spec.init_limit_s * TRACED_INIT_SLOWDOWN, 60.0)
+        traced = replace(spec, trace_file=trace_file, init_limit_s=limit)
+        environment = ExecutionEnvironment(traced)
         runs = []
         try:
             init = environment.start()
@@ -507,7 +513,8 @@ def _advise(
     traced = traced_cold_start(spec, events)
     progress.advance()
     progress.finish()
-    usage = advisor.parse_usage(traced.usage_text)
+    # A failed traced init ran no invocation: that is no evidence that anything is unused.
+    usage = advisor.parse_usage(traced.usage_text) if traced.init.ok else None
     report = advisor.advise(result, usage, traced.events, attribution, spec.task_root)
     if not traced.init.ok:
         report = replace(

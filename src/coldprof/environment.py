@@ -166,16 +166,23 @@ def _ct_write():
     _ct_os.replace(temporary, _ct_path)
 
 
-if hasattr(_ct_sys, "monitoring"):
+def _ct_claim_tool():
+    # A free sys.monitoring tool id (3.12+), or None: then the setprofile fallback is used.
+    monitoring = getattr(_ct_sys, "monitoring", None)
+    for tool in (2, 5, 4, 3) if monitoring is not None else ():
+        try:
+            monitoring.use_tool_id(tool, "coldprof")
+            return tool
+        except ValueError:
+            continue
+    return None
+
+
+_ct_tool = _ct_claim_tool()
+if _ct_tool is not None:
     _ct_tracer = "sys.monitoring"
     _ct_mon = _ct_sys.monitoring
     _ct_events = _ct_mon.events.PY_START | _ct_mon.events.CALL
-    for _ct_tool in (_ct_mon.PROFILER_ID, 5, 4, 3):
-        try:
-            _ct_mon.use_tool_id(_ct_tool, "coldprof")
-            break
-        except ValueError:
-            continue
 
     def _ct_on_start(code, offset):
         phase = _ct_state["phase"]
