@@ -103,6 +103,8 @@ def _charts_matplotlib(data: Mapping[str, Any]) -> str:
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
     scatter = axes[2]
+    sizes = [package_size(f, measure) or 0 for f in functions]
+    unit, divisor = ("MB", 2**20) if max(sizes, default=0) >= 2**20 else ("KB", 2**10)
     for function in functions:
         name = str(function.get("name") or function.get("arn"))
         bytes_ = package_size(function, measure)
@@ -113,9 +115,9 @@ def _charts_matplotlib(data: Mapping[str, Any]) -> str:
             for t in function.get("tiers") or ()
             if (t.get("init_ms") or {}).get("median") is not None
         ]
-        scatter.scatter([bytes_ / 2**20] * len(inits), inits, label=name, color=colours[name])
+        scatter.scatter([bytes_ / divisor] * len(inits), inits, label=name, color=colours[name])
     scatter.set_xlabel(
-        f"package size, {'unzipped' if measure == 'unzipped' else 'CodeSize (zipped)'} (MB)",
+        f"package size, {'unzipped' if measure == 'unzipped' else 'CodeSize (zipped)'} ({unit})",
         fontsize=9,
     )
     scatter.set_ylabel("median init per tier (ms)", fontsize=9)
