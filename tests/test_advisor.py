@@ -15,7 +15,7 @@ import pytest
 
 from coldprof.advisor import AdvisorReport, deferrable_findings, report_of
 from coldprof.analyze import AnalyzeRequest, analyze
-from coldprof.environment import USAGE_TRACER
+from coldprof.environment import _TRACE_SHIM
 from coldprof.models import AnalyzeResult
 from coldprof.render import OutputFormat, render
 from coldprof.rewrite import defer_imports, module_imports, name_uses, plan_deferrals
@@ -295,12 +295,14 @@ def test_handler_error_exits_3_and_init_side_effects_are_recorded(
 
 
 # -- the tracer in the child, on every Python it branches for -----------------------------------
-DRIVER = """\
-_ct_sys.path.insert(0, SITE)
-module = _ct_import_handler_module("app")
-handler = _ct_wrap(module.handler)
-handler({}, None)
-handler({"fetch": True}, None)
+# Stands in for awslambdaric (whose compiled part exists for this venv's Python only): it
+# loads the handler the way awslambdaric's bootstrap does, then runs two invocations.
+FAKE_RUNTIME = """\
+import importlib, sys
+
+module_name, function_name = sys.argv[1].rsplit(".", 1)
+handler = getattr(importlib.import_module(module_name), function_name)
+print(handler({}, None), handler({"fetch": True}, None))
 """
 
 
@@ -324,6 +326,8 @@ def pythons() -> list[str]:
 def test_usage_tracer_records_only_what_invocations_run(python: str, tmp_path: Path) -> None:
     site = tmp_path / "site"
     for name, source in {
+        "awslambdaric/__init__.py": "",
+        "awslambdaric/__main__.py": FAKE_RUNTIME,
         "app.py": """\
             import used, sometimes, unused, classonly, atinit
             VALUE = atinit.setup()
@@ -332,7 +336,8 @@ def test_usage_tracer_records_only_what_invocations_run(python: str, tmp_path: P
                 used.work()
                 classonly.Plain()
                 if event.get("fetch"):
-                    sometimes.work()
+                    return sometimes.work()
+                return 1
             """,
         "used.py": "def work():\n    return 1\n",
         "sometimes.py": "def work():\n    return 2\n",
@@ -343,10 +348,16 @@ def test_usage_tracer_records_only_what_invocations_run(python: str, tmp_path: P
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_text(textwrap.dedent(source))
     trace = tmp_path / "trace.json"
-    env = {"COLDPROF_TRACE_FILE": str(trace), "PATH": os.environ.get("PATH", "")}
-    code = USAGE_TRACER + f"SITE = {str(site)!r}\n" + DRIVER
-    done = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True)
+    env = {"COLDPROF_TRACE_FILE": str(trace), "PYTHONPATH": str(site)}
+    done = subprocess.run(
+        [python, "-s", "-S", "-c", _TRACE_SHIM, "app.handler"],
+        env=env,
+        cwd=site,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "2"]  # the wrapped handler returns what it returned
     data = json.loads(trace.read_text())
     monitoring = tuple(map(int, data["python"].split(".")[:2])) >= (3, 12)
     assert data["tracer"] == ("sys.monitoring" if monitoring else "sys.setprofile")
