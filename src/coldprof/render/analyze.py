@@ -137,7 +137,7 @@ def advisor_events(report: AdvisorReport) -> list[str]:
 
 def advisor_summary(report: AdvisorReport) -> str:
     if not report.deferrable:
-        return "deferrable: nothing; every dependency your code imports at init was used"
+        return "deferrable: nothing; what your code imports at init is used or needed (see kept)"
     return (
         f"deferrable: {ms(report.total_saving_ms)} ms of init that no event used "
         "(what each pulls in counted once)"
