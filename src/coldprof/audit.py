@@ -443,7 +443,7 @@ def compare(
         round(up_threshold if upward else down_threshold, 3),
         len(before_samples) >= 2 and len(after_samples) >= 2,
         verdict,
-        None if p_value is None else round(p_value, 4),
+        None if p_value is None else float(f"{p_value:.3g}"),
     )
 
 
@@ -780,7 +780,9 @@ def _describe_growth(change: DependencyChange) -> str:
 def _noise_words(delta: Delta, budgets: Budgets) -> str:
     pct = f"{budgets.max_regression_pct:g}%"
     if delta.noise_judged:
-        return f"past the noise (±{_ms(delta.threshold_ms)}, p={delta.p_value:.2g}) and {pct}"
+        p = delta.p_value or 0.0
+        chance = "p<0.001" if p < 0.001 else f"p={p:.2g}"
+        return f"past the noise (±{_ms(delta.threshold_ms)}, {chance}) and {pct}"
     return f"past the {_ms(delta.threshold_ms)} floor and {pct} (no samples to judge noise)"
 
 
