@@ -345,6 +345,8 @@ class Verification:
     still_imported: tuple[str, ...] = ()  # deferred dependencies the copy still imports at init
     behaviour: str = ""  # how the copy handled the same events
     note: str | None = None
+    original_samples: tuple[float, ...] = ()  # init ms, in the order they ran
+    rewritten_samples: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float | None:
@@ -365,6 +367,8 @@ class Verification:
             "still_imported": list(self.still_imported),
             "behaviour": self.behaviour,
             "note": self.note,
+            "original_samples": list(self.original_samples),
+            "rewritten_samples": list(self.rewritten_samples),
         }
 
     @classmethod
@@ -385,6 +389,8 @@ class Verification:
             still_imported=tuple(data.get("still_imported", ())),
             behaviour=str(data.get("behaviour", "")),
             note=data.get("note"),
+            original_samples=tuple(float(x) for x in data.get("original_samples", ())),
+            rewritten_samples=tuple(float(x) for x in data.get("rewritten_samples", ())),
         )
 
 

@@ -616,6 +616,8 @@ def _verify(
         rewritten_init_ms=round(after, 3),
         still_imported=tuple(still),
         behaviour=_same_behaviour(report.events, copy_events),
+        original_samples=tuple(round(s.init_ms, 3) for s in original),
+        rewritten_samples=tuple(round(s.init_ms, 3) for s in rewritten),
     )
 
 
