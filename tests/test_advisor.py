@@ -530,3 +530,19 @@ def test_audit_fails_on_a_deferrable_dependency_over_the_limit(
     assert json.loads(under.stdout)["findings"] == []
     no_events = run_cli(*args, "--fail-on-deferrable-ms", "10")
     assert no_events.returncode == 2 and "needs --event" in no_events.stderr
+
+
+def test_the_fix_fits_the_runtime() -> None:
+    from coldprof.advisor import ImportSite, suggest_fix
+
+    site = ImportSite(
+        "app.py", 4, "import requests", "import requests", "app", functions=("lambda_handler",)
+    )
+    assert suggest_fix([site], "3.12.1") == (
+        "move `import requests` (app.py:4) into lambda_handler()"
+    )
+    lazy = suggest_fix([site], "3.15.0")
+    assert lazy.startswith("app.py:4: `lazy import requests` (PEP 810)")
+    assert "`__lazy_modules__`" in lazy
+    stuck = ImportSite("app.py", 9, "import yaml", "import yaml", "app", reason="used at import")
+    assert suggest_fix([site, stuck], "3.11.7").endswith("; app.py:9: used at import")
