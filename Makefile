@@ -21,15 +21,31 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
+# The main job on the sample functions, with no AWS account: an analyze of each, a sweep on the
+# local emulator, and an audit of lazy_deps against heavy_deps. Writes reports/.
 demo: $(VENV)/.installed
 	@mkdir -p reports
 	@for fn in $(SAMPLES); do \
 		echo "== coldprof analyze sample_functions/$$fn"; \
-		$(BIN)/coldprof analyze sample_functions/$$fn --format json --output reports/analyze-$$fn.json > reports/analyze-$$fn.txt || exit $$?; \
-		$(BIN)/coldprof report reports/analyze-$$fn.json --format markdown --output reports/analyze-$$fn.md > /dev/null || exit $$?; \
+		$(BIN)/coldprof analyze sample_functions/$$fn --output reports/analyze-$$fn.json > reports/analyze-$$fn.txt || exit $$?; \
+		$(BIN)/coldprof report reports/analyze-$$fn.json --output reports/analyze-$$fn.md > /dev/null || exit $$?; \
 	done
+	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.html > /dev/null
+	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.speedscope.json > /dev/null
+	@echo "== coldprof remote sample_functions/* --local (the sweep on the local emulator)"
+	$(BIN)/coldprof remote $(addprefix sample_functions/,$(SAMPLES)) --local --memory 128,512,1769 --samples 3 --yes \
+		--output reports/remote-local.json > reports/remote-local.txt
+	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.md > /dev/null
+	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.html > /dev/null
+	@echo "== coldprof audit sample_functions/lazy_deps --baseline reports/analyze-heavy_deps.json"
+	@$(BIN)/coldprof audit sample_functions/lazy_deps --baseline reports/analyze-heavy_deps.json \
+		--output reports/audit-lazy_deps-vs-heavy_deps.json > reports/audit-lazy_deps-vs-heavy_deps.txt; \
+		status=$$?; [ $$status -le 1 ] || exit $$status
+	$(BIN)/coldprof report reports/audit-lazy_deps-vs-heavy_deps.json --output reports/audit-lazy_deps-vs-heavy_deps.md > /dev/null
 	@echo
 	@cat reports/analyze-heavy_deps.txt
+	@echo
+	@cat reports/audit-lazy_deps-vs-heavy_deps.txt
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -256,3 +256,6 @@ def markdown(result: RemoteResult, **_options: Any) -> str:
     out.append(_escape(_correlation_note(result)))
     out.append("Times are medians in ms; cold penalty = init + first duration − median warm.")
     return "\n".join(out) + "\n"
+
+
+from .html_remote import html  # noqa: E402, F401  (the HTML page lives with the other HTML code)
