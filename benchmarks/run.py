@@ -38,20 +38,24 @@ class Figure:
 
     def row(self) -> str:
         verdict = "met" if self.met else "**not met**"
-        return f"| {self.number} | {self.what} | {self.value:.2f} | {self.goal} | {verdict} | {self.detail} |"
+        cells = (self.number, self.what, f"{self.value:.2f}", self.goal, verdict, self.detail)
+        return "| " + " | ".join(map(str, cells)) + " |"
 
 
 def wall(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=env, cwd=cwd)
+    subprocess.run(
+        cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
+    )
     return time.perf_counter() - started
 
 
 def analyze_json(path: Path, *args: str) -> dict:
     done = subprocess.run(
         [*COLDPROF, "analyze", str(path), "--format", "json", *args],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(done.stdout)
 
@@ -78,14 +82,20 @@ def bench_overhead(sample: str, runs: int = 10) -> Figure:
     floors, analyzes = [], []
     for _ in range(3):  # interleaved, so drift hits both sides alike
         floors.append(statistics.median(wall(floor_cmd, env, Path(task_root)) for _ in range(runs)))
-        analyzes.append(wall([*COLDPROF, "analyze", str(path), "--runs", str(runs),
-                              "--format", "json"]))
+        analyzes.append(
+            wall([*COLDPROF, "analyze", str(path), "--runs", str(runs), "--format", "json"])
+        )
     floor = statistics.median(floors)
     analyze_wall = statistics.median(analyzes)
     ratio = analyze_wall / (runs * floor)
-    return Figure(1, f"analyze overhead, {sample}", ratio, "≤ 1.5", ratio <= 1.5,
-                  f"analyze --runs {runs}: {analyze_wall:.2f} s; floor (bare import): "
-                  f"{floor * 1000:.0f} ms")
+    return Figure(
+        1,
+        f"analyze overhead, {sample}",
+        ratio,
+        "≤ 1.5",
+        ratio <= 1.5,
+        f"analyze --runs {runs}: {analyze_wall:.2f} s; floor (bare import): {floor * 1000:.0f} ms",
+    )
 
 
 # -- 2: attribution accuracy ----------------------------------------------------------------------
@@ -101,8 +111,12 @@ def bench_accuracy() -> Figure:
         )
         (root / "own.py").write_text(busy_module(truth["(function)"]))
         install_distribution(root, "delta", {"delta.py": busy_module(truth["delta"])})
-        install_distribution(root, "beta", {"beta/__init__.py": busy_module(truth["beta"], "import delta")})
-        install_distribution(root, "alpha", {"alpha/__init__.py": busy_module(truth["alpha"], "import beta")})
+        install_distribution(
+            root, "beta", {"beta/__init__.py": busy_module(truth["beta"], "import delta")}
+        )
+        install_distribution(
+            root, "alpha", {"alpha/__init__.py": busy_module(truth["alpha"], "import beta")}
+        )
         install_distribution(root, "gamma", {"gamma.py": busy_module(truth["gamma"])})
         result = analyze_json(root, "--runs", "10", "--bytecode-runs", "0")
     measured = {d["name"]: d["self_ms"] for d in result["dependencies"]}
@@ -116,9 +130,14 @@ def bench_accuracy() -> Figure:
             worst_name, worst_excess = name, error - allowed
     worst_error = abs(measured.get(worst_name, 0.0) - truth[worst_name])
     allowed = max(3.0, 0.10 * truth[worst_name])
-    return Figure(2, "attribution accuracy (worst error ÷ allowed)", worst_error / allowed, "≤ 1.0",
-                  worst_excess <= 0, f"worst: {worst_name} off by {worst_error:.1f} ms; "
-                  + ", ".join(errors))
+    return Figure(
+        2,
+        "attribution accuracy (worst error ÷ allowed)",
+        worst_error / allowed,
+        "≤ 1.0",
+        worst_excess <= 0,
+        f"worst: {worst_name} off by {worst_error:.1f} ms; " + ", ".join(errors),
+    )
 
 
 # -- 3: stability ---------------------------------------------------------------------------------
@@ -128,18 +147,40 @@ def bench_stability(sample: str = "heavy_deps", repeats: int = 5) -> Figure:
         for _ in range(repeats)
     ]
     cv = statistics.stdev(medians) / statistics.mean(medians) * 100
-    return Figure(3, f"stability, {sample} (CV of init median, %)", cv, "≤ 5", cv <= 5,
-                  "medians: " + ", ".join(f"{m:.0f}" for m in medians) + " ms")
+    return Figure(
+        3,
+        f"stability, {sample} (CV of init median, %)",
+        cv,
+        "≤ 5",
+        cv <= 5,
+        "medians: " + ", ".join(f"{m:.0f}" for m in medians) + " ms",
+    )
 
 
 # -- 4 and 5: the local sweep ---------------------------------------------------------------------
 def sweep(concurrency: int, samples: int) -> tuple[float, dict]:
     started = time.perf_counter()
     done = subprocess.run(
-        [*COLDPROF, "remote", str(SAMPLES / "boto3_client"), "--local", "--memory", "512,1769",
-         "--samples", str(samples), "--warm", "0", "--concurrency", str(concurrency),
-         "--format", "json", "--yes"],
-        check=True, capture_output=True, text=True,
+        [
+            *COLDPROF,
+            "remote",
+            str(SAMPLES / "boto3_client"),
+            "--local",
+            "--memory",
+            "512,1769",
+            "--samples",
+            str(samples),
+            "--warm",
+            "0",
+            "--concurrency",
+            str(concurrency),
+            "--format",
+            "json",
+            "--yes",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return time.perf_counter() - started, json.loads(done.stdout)
 
@@ -159,11 +200,23 @@ def bench_sweep() -> list[Figure]:
     busy = sum(c["init_ms"] + c["duration_ms"] for c in cold_samples(serial)) / 1000
     overhead = serial_wall / busy
     return [
-        Figure(4, "sweep speed, --concurrency 5 vs 1", speedup, "≥ 3", speedup >= 3,
-               f"{parallel_rate:.0f} vs {serial_rate:.0f} cold starts/min "
-               f"({len(cold_samples(parallel))} vs {len(cold_samples(serial))} samples)"),
-        Figure(5, "orchestration overhead (sweep wall ÷ Σ init + duration)", overhead, "≤ 2",
-               overhead <= 2, f"--concurrency 1: {serial_wall:.1f} s wall, {busy:.1f} s in cold starts"),
+        Figure(
+            4,
+            "sweep speed, --concurrency 5 vs 1",
+            speedup,
+            "≥ 3",
+            speedup >= 3,
+            f"{parallel_rate:.0f} vs {serial_rate:.0f} cold starts/min "
+            f"({len(cold_samples(parallel))} vs {len(cold_samples(serial))} samples)",
+        ),
+        Figure(
+            5,
+            "orchestration overhead (sweep wall ÷ Σ init + duration)",
+            overhead,
+            "≤ 2",
+            overhead <= 2,
+            f"--concurrency 1: {serial_wall:.1f} s wall, {busy:.1f} s in cold starts",
+        ),
     ]
 
 
@@ -177,9 +230,15 @@ def bench_startup(repeats: int = 30) -> Figure:
         ours.append(wall(version))
         theirs.append(wall(typer))
     ratio = statistics.median(ours) / statistics.median(theirs)
-    return Figure(6, "own start-up (coldprof --version ÷ import typer)", ratio, "≤ 1.3",
-                  ratio <= 1.3, f"{statistics.median(ours) * 1000:.0f} vs "
-                  f"{statistics.median(theirs) * 1000:.0f} ms, median of {repeats}")
+    return Figure(
+        6,
+        "own start-up (coldprof --version ÷ import typer)",
+        ratio,
+        "≤ 1.3",
+        ratio <= 1.3,
+        f"{statistics.median(ours) * 1000:.0f} vs "
+        f"{statistics.median(theirs) * 1000:.0f} ms, median of {repeats}",
+    )
 
 
 def machine() -> list[str]:

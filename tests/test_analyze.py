@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import busy_module, coldprof_cmd
 
 from coldprof.analyze import AnalyzeRequest, analyze
 from coldprof.errors import FunctionInitError
+from conftest import busy_module, coldprof_cmd
 
 HANDLER = """\
 import helpers
@@ -307,9 +307,13 @@ def test_unwritable_output_is_a_usage_error(make_function, tmp_path: Path) -> No
 def test_relative_path_attributes_the_functions_own_code(make_function) -> None:
     root = make_function("import json\n\ndef lambda_handler(e, c):\n    return 1\n")
     done = subprocess.run(
-        coldprof_cmd("analyze", root.name, "--runs", "1", "--bytecode-runs", "0", "--format",
-                     "json"),
-        capture_output=True, text=True, timeout=120, cwd=root.parent,
+        coldprof_cmd(
+            "analyze", root.name, "--runs", "1", "--bytecode-runs", "0", "--format", "json"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root.parent,
     )
     assert done.returncode == 0, done.stderr
     names = {d["name"]: d["kind"] for d in json.loads(done.stdout)["dependencies"]}

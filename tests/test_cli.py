@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import coldprof_cmd
 
 HEAVY = ("boto3", "botocore", "tabulate", "awslambdaric", "matplotlib")
@@ -15,7 +16,9 @@ HEAVY = ("boto3", "botocore", "tabulate", "awslambdaric", "matplotlib")
 def test_start_up_does_not_import_heavy_modules(args: tuple[str, ...]) -> None:
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "coldprof.cli", *args],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     imported = {
@@ -34,7 +37,8 @@ def test_version() -> None:
 
 
 def test_unknown_option_is_usage_error() -> None:
-    done = subprocess.run(coldprof_cmd("analyze", "--no-such-flag"), capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        coldprof_cmd("analyze", "--no-such-flag"), capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr

@@ -259,8 +259,12 @@ def test_package_sizes_a_few_bytes_apart_give_no_slope() -> None:
     from coldprof.remote import relation
 
     # Two tiny functions (183 B and 415 B) in two tiers: one distinct size at 1 MB resolution.
-    points = [("128", 183 / 1e8, 37.0), ("128", 415 / 1e8, 332.0),
-              ("1769", 183 / 1e8, 52.0), ("1769", 415 / 1e8, 343.0)]
+    points = [
+        ("128", 183 / 1e8, 37.0),
+        ("128", 415 / 1e8, 332.0),
+        ("1769", 183 / 1e8, 52.0),
+        ("1769", 415 / 1e8, 343.0),
+    ]
     result = relation(points, "package_unzipped_bytes", "init_ms", "ms per 100 MB", "memory tier")
     assert result.slope is None and result.spearman is None
     assert result.caveat is not None

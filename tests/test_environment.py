@@ -8,11 +8,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import busy_module
 
 from coldprof.environment import EnvironmentSpec, ExecutionEnvironment
 from coldprof.package import runtime_dir
 from coldprof.runtime_api import Invocation, RuntimeApi
+from conftest import busy_module
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Which dependency each module belongs to (RECORD files first), and what it weighs on disk and zipped."""
+"""Which dependency each module belongs to (RECORD files first), and what it weighs, zipped too."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import os
 import sys
 import sysconfig
 import zlib
-from stat import S_ISREG
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
+from stat import S_ISREG
 
 from .package import normalize_name
 
@@ -207,7 +207,7 @@ class Attribution:
         return None
 
     def dependency_of(self, module: str) -> DependencyRef:
-        """The dependency that owns ``module``: by its file's RECORD entry, then by top-level name."""
+        """The dependency owning ``module``: by its file's RECORD entry, then by top-level name."""
         if module in self._cache:
             return self._cache[module]
         ref = self._resolve(module)

@@ -1,4 +1,4 @@
-"""One execution environment: awslambdaric in a fresh interpreter, with Lambda's sys.path and env."""
+"""One execution environment: awslambdaric in a fresh interpreter with Lambda's sys.path and env."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Find a function's handler, build its package as `sam build` would, and lay out Lambda's runtime dir."""
+"""Find a function's handler, build its package as `sam build` would, lay out the runtime dir."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ _CODEURI_RE = re.compile(r"^\s*CodeUri:\s*['\"]?([^'\"#\s]+)['\"]?\s*(#.*)?$")
 
 
 def _template_handlers(path: Path) -> list[tuple[str, Path]]:
-    """(handler, code dir) pairs from a SAM template or serverless.yml, read without a YAML library."""
+    """(handler, code dir) pairs from a SAM template or serverless.yml, read without YAML."""
     handlers: list[str] = []
     code_uris: list[str] = []
     for line in path.read_text(errors="replace").splitlines():
@@ -107,7 +107,7 @@ def _template_handlers(path: Path) -> list[tuple[str, Path]]:
         elif match := _CODEURI_RE.match(line):
             code_uris.append(match.group(1))
     if len(code_uris) == len(handlers):
-        return [(h, path.parent / uri) for h, uri in zip(handlers, code_uris)]
+        return [(h, path.parent / uri) for h, uri in zip(handlers, code_uris, strict=True)]
     if len(code_uris) == 1:  # Globals: one CodeUri for every function
         return [(h, path.parent / code_uris[0]) for h in handlers]
     return [(h, path.parent) for h in handlers]
@@ -208,7 +208,7 @@ def build_package(
     cache: Path | None = None,
     log: list[str] | None = None,
 ) -> Path:
-    """Install requirements.txt with pip --target into a cache, then lay the function's code over it.
+    """pip install -r requirements.txt --target a cache, then lay the function's code over it.
 
     The cache is keyed by the requirements' hash and the target, so only a change there re-runs pip.
     Returns the task root.

@@ -60,9 +60,11 @@ class RuntimeApi:
         self._server = _QuietServer((host, 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-                        # shutdown() waits for the loop to notice; a short poll keeps each cold start's
+            # shutdown() waits for the loop to notice; a short poll keeps each cold start's
             # teardown from adding tens of ms to a run of many.
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.005},
+            daemon=True,
         )
 
     @property

@@ -56,7 +56,8 @@ def headline(result: AnalyzeResult) -> list[str]:
         else "not measured"
     )
     lines.append(
-        f"package: {size(p.unzipped_bytes)} unzipped, {size(p.zipped_bytes)} zipped, {p.files} files; "
+        f"package: {size(p.unzipped_bytes)} unzipped, {size(p.zipped_bytes)} zipped, "
+        f"{p.files} files; "
         f"bytecode {'shipped' if p.has_bytecode else 'NOT shipped'} ({penalty})"
     )
     lines.extend(f"warning: {w}" for w in p.warnings)
