@@ -161,6 +161,7 @@ def test_bytecode_penalty_is_measured_for_a_package_without_pyc(make_function) -
     assert result.package.has_bytecode is False
     assert result.package.bytecode_penalty_ms is not None
     assert result.package.bytecode_penalty_ms > 30, result.package
+    assert result.package.bytecode_penalty_within_noise is False
     assert any("bytecode" in w for w in result.package.warnings)
 
 

@@ -67,7 +67,9 @@ class AnalyzeRequest:
     build: bool = True
     layers: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
-    bytecode_runs: int = 3
+    # One run on the other side of the bytecode question is enough to see a penalty that
+    # matters (it is the main runs' median it is compared with); --bytecode-runs buys precision.
+    bytecode_runs: int = 1
     init_limit_s: float = INIT_LIMIT_S
     cache_dir: Path | None = None
     jobs: int = 1  # cold starts at once; each is its own process on its own core
@@ -208,8 +210,9 @@ def _bytecode_penalty(
     attribution: Attribution,
     request: AnalyzeRequest,
     progress: Progress,
-) -> float | None:
-    """What init costs when the package's .py files have no bytecode, against when they have it.
+) -> tuple[float, bool] | None:
+    """What init costs when the package's .py files have no bytecode, against when they have it,
+    and whether that difference is within the main runs' noise.
 
     Both sides run under PYTHONPYCACHEPREFIX with the standard library and runtime compiled, so
     only the package's own bytecode differs. The side the package already ships is the main runs.
@@ -240,9 +243,12 @@ def _bytecode_penalty(
         if failure is not None:
             return None
         samples.append(start.init_ms)
-    main = statistics.median(s.init_ms for s in starts)
+    main = [s.init_ms for s in starts]
     other = statistics.median(samples)
-    return round(other - main if shipped else main - other, 3)
+    penalty = statistics.median(main) - other if not shipped else other - statistics.median(main)
+    # The other side landing inside the range of the main runs cannot be told apart from them.
+    within_noise = min(main) <= other <= max(main)
+    return round(penalty, 3), within_noise
 
 
 # -- aggregation ------------------------------------------------------------------------------
@@ -318,7 +324,10 @@ def _merge_tree(
 
 
 def _package_summary(
-    task_root: Path, layer_dirs: Sequence[Path], sizes: SizeCache, penalty: float | None
+    task_root: Path,
+    layer_dirs: Sequence[Path],
+    sizes: SizeCache,
+    penalty: tuple[float, bool] | None,
 ) -> PackageSummary:
     package = footprint(walk_file_paths(task_root), sizes)
     layers = Footprint()
@@ -349,7 +358,8 @@ def _package_summary(
         files=package.files,
         has_bytecode=fraction >= 0.5,
         bytecode_fraction=round(fraction, 3),
-        bytecode_penalty_ms=penalty,
+        bytecode_penalty_ms=penalty[0] if penalty else None,
+        bytecode_penalty_within_noise=penalty[1] if penalty else False,
         layers_unzipped_bytes=layers.unzipped_bytes,
         warnings=tuple(warnings),
     )
@@ -361,7 +371,7 @@ def _result(
     request: AnalyzeRequest,
     starts: Sequence[ColdStart],
     attribution: Attribution,
-    penalty: float | None,
+    penalty: tuple[float, bool] | None,
     failure: InitFailure | None,
 ) -> AnalyzeResult:
     sizes = SizeCache((request.cache_dir or cache_root()) / "zipped-sizes.json")

@@ -125,6 +125,7 @@ class PackageSummary:
     bytecode_fraction: float
     bytecode_penalty_ms: float | None
     layers_unzipped_bytes: int = 0
+    bytecode_penalty_within_noise: bool = False
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,6 +136,7 @@ class PackageSummary:
             "has_bytecode": self.has_bytecode,
             "bytecode_fraction": self.bytecode_fraction,
             "bytecode_penalty_ms": self.bytecode_penalty_ms,
+            "bytecode_penalty_within_noise": self.bytecode_penalty_within_noise,
             "layers_unzipped_bytes": self.layers_unzipped_bytes,
             "warnings": list(self.warnings),
         }
@@ -149,6 +151,7 @@ class PackageSummary:
             has_bytecode=bool(data.get("has_bytecode", False)),
             bytecode_fraction=float(data.get("bytecode_fraction", 0.0)),
             bytecode_penalty_ms=None if penalty is None else float(penalty),
+            bytecode_penalty_within_noise=bool(data.get("bytecode_penalty_within_noise", False)),
             layers_unzipped_bytes=int(data.get("layers_unzipped_bytes", 0)),
             warnings=tuple(data.get("warnings", ())),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -50,6 +49,8 @@ def load_baseline(path: Path) -> AnalyzeResult:
 
 def write_baseline(path: Path, result: AnalyzeResult) -> None:
     """Replace the baseline in one step, so a failed write never leaves half a file."""
+    import tempfile
+
     from ..render.jsonrenderer import render as render_json
 
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -86,6 +85,8 @@ def load_result(path: Path) -> Any:
         raise UsageError(f"{path}: is a directory, not a saved result") from e
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"{path}: cannot be read ({e})") from e
+    import json
+
     try:
         data = json.loads(text)
     except ValueError as e:

@@ -50,11 +50,12 @@ def headline(result: AnalyzeResult) -> list[str]:
             f"init ms: median {ms(i.median)}  p90 {ms(i.p90)}  min {ms(i.min)}  max {ms(i.max)}"
         )
     p = result.package
-    penalty = (
-        f"{ms(p.bytecode_penalty_ms)} ms without it"
-        if p.bytecode_penalty_ms is not None
-        else "not measured"
-    )
+    if p.bytecode_penalty_ms is None:
+        penalty = "penalty not measured"
+    else:
+        penalty = f"{ms(p.bytecode_penalty_ms)} ms more without it"
+        if p.bytecode_penalty_within_noise:
+            penalty += ", within the runs' noise"
     lines.append(
         f"package: {size(p.unzipped_bytes)} unzipped, {size(p.zipped_bytes)} zipped, "
         f"{p.files} files; "
