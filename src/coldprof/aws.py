@@ -45,7 +45,7 @@ _ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([^
 # Waiters poll GetFunction; AWS's own default delay is 1 s. A loopback emulator settles in
 # milliseconds, so polling it more often keeps local runs fast without a fixed sleep.
 AWS_WAITER_DELAY_S = 1.0
-LOCAL_WAITER_DELAY_S = 0.05
+LOCAL_WAITER_DELAY_S = 0.01
 WAITER_MAX_WAIT_S = 300.0
 
 

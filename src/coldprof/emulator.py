@@ -50,7 +50,7 @@ DEFAULT_IDLE_SECONDS = 300.0
 # How long a new function stays Pending, and an update InProgress: long enough for a second
 # update to meet a real ResourceConflictException and for the waiters to wait, short enough
 # for tests.
-DEFAULT_UPDATE_SECONDS = 0.1
+DEFAULT_UPDATE_SECONDS = 0.05
 
 MIN_MEMORY_MB = 128
 MAX_MEMORY_MB = 10240

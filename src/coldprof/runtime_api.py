@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -60,11 +62,7 @@ class RuntimeApi:
         self._server = _QuietServer((host, 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            # shutdown() waits for the loop to notice; a short poll keeps each cold start's
-            # teardown from adding tens of ms to a run of many.
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.005},
-            daemon=True,
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True
         )
 
     @property
@@ -81,7 +79,15 @@ class RuntimeApi:
             return
         self._closed = True
         self._pending.put(None)  # releases a runtime blocked in /next
-        self._server.shutdown()
+        if self._thread.is_alive():
+            # shutdown() waits for serve_forever's next look at its flag; a connection wakes
+            # its select() now, so a cold start's teardown costs no poll interval (and an idle
+            # environment's server does not spin meanwhile).
+            stopper = threading.Thread(target=self._server.shutdown, daemon=True)
+            stopper.start()
+            with contextlib.suppress(OSError):
+                socket.create_connection(self._server.server_address[:2], timeout=0.5).close()
+            stopper.join(2.0)
         self._server.server_close()
 
     def __enter__(self) -> RuntimeApi:

@@ -49,7 +49,7 @@ def emulator(
             min=0.0,
             help="How long a new function stays Pending and an update InProgress.",
         ),
-    ] = 0.1,  # emulator.DEFAULT_UPDATE_SECONDS, not imported here to keep --help fast
+    ] = 0.05,  # emulator.DEFAULT_UPDATE_SECONDS, not imported here to keep --help fast
 ) -> None:
     """Serve the Lambda API (2015-03-31) locally: real cold starts, CPU per memory size.
 
