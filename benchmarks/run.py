@@ -156,10 +156,11 @@ def bench_stability(sample: str = "heavy_deps", repeats: int = 5) -> Figure:
         floors.append(statistics.median(runs))
     cv = statistics.stdev(medians) / statistics.mean(medians) * 100
     floor_cv = statistics.stdev(floors) / statistics.mean(floors) * 100
+    listed = ", ".join(f"{m:.0f}" for m in medians)
+    floor_listed = ", ".join(f"{f:.0f}" for f in floors)
     return Figure(3, f"stability, {sample} (CV of init median, %)", cv, "≤ 5", cv <= 5,
-                  "medians: " + ", ".join(f"{m:.0f}" for m in medians) + " ms; the bare import's "
-                  f"median, interleaved: CV {floor_cv:.1f}% (" + ", ".join(f"{f:.0f}" for f in floors)
-                  + " ms)")  # fmt: skip
+                  f"medians: {listed} ms; the bare import's median, interleaved: "
+                  f"CV {floor_cv:.1f}% ({floor_listed} ms)")  # fmt: skip
 
 
 # -- 4 and 5: the local sweep ---------------------------------------------------------------------
