@@ -106,33 +106,44 @@ OutputOption = Annotated[
 ]
 
 
+# Options analyze and audit share: the function, and how its cold starts run.
+PathArgument = Annotated[Path, typer.Argument(help="The function directory (or its handler file).")]
+HandlerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="module.function; default: from template.yaml, serverless.yml, or convention."
+    ),
+]
+BuildOption = Annotated[
+    bool,
+    typer.Option(
+        "--build/--no-build", help="pip install requirements.txt into a cached package first."
+    ),
+]
+LayerOption = Annotated[
+    list[Path] | None,
+    typer.Option("--layer", help="A layer directory (like /opt); repeatable."),
+]
+EnvOption = Annotated[
+    list[str] | None,
+    typer.Option("--env", help="KEY=VALUE for the function's environment; repeatable."),
+]
+InitLimitOption = Annotated[
+    float, typer.Option(min=0.1, help="Seconds init may take (Lambda's is 10).")
+]
+
+
 # -- analyze -------------------------------------------------------------------------------------
 @app.command()
 def analyze(
-    path: Annotated[Path, typer.Argument(help="The function directory (or its handler file).")],
-    handler: Annotated[
-        str | None,
-        typer.Option(
-            help="module.function; default: from template.yaml, serverless.yml, or convention."
-        ),
-    ] = None,
+    path: PathArgument,
+    handler: HandlerOption = None,
     runs: Annotated[
         int, typer.Option(min=1, help="Cold starts to measure, after one warm-up.")
     ] = 10,
-    build: Annotated[
-        bool,
-        typer.Option(
-            "--build/--no-build", help="pip install requirements.txt into a cached package first."
-        ),
-    ] = True,
-    layer: Annotated[
-        list[Path] | None,
-        typer.Option("--layer", help="A layer directory (like /opt); repeatable."),
-    ] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option("--env", help="KEY=VALUE for the function's environment; repeatable."),
-    ] = None,
+    build: BuildOption = True,
+    layer: LayerOption = None,
+    env: EnvOption = None,
     bytecode_runs: Annotated[
         int,
         typer.Option(
@@ -141,9 +152,7 @@ def analyze(
             "runs give a steadier figure).",
         ),
     ] = 1,
-    init_limit: Annotated[
-        float, typer.Option(min=0.1, help="Seconds init may take (Lambda's is 10).")
-    ] = 10.0,
+    init_limit: InitLimitOption = 10.0,
     top: Annotated[
         int, typer.Option(min=0, help="Dependencies to show in the table (0: all).")
     ] = 15,

@@ -86,7 +86,8 @@ class RuntimeApi:
             stopper = threading.Thread(target=self._server.shutdown, daemon=True)
             stopper.start()
             with contextlib.suppress(OSError):
-                socket.create_connection(self._server.server_address[:2], timeout=0.5).close()
+                host, port = self.address.rsplit(":", 1)
+                socket.create_connection((host, int(port)), timeout=0.5).close()
             stopper.join(2.0)
         self._server.server_close()
 

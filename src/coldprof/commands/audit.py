@@ -10,8 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..cli import (
+    BuildOption,
+    EnvOption,
     FormatOption,
+    HandlerOption,
+    InitLimitOption,
+    LayerOption,
     OutputOption,
+    PathArgument,
     app,
     emit,
     fail,
@@ -65,13 +71,8 @@ def write_baseline(path: Path, result: AnalyzeResult) -> None:
 
 @app.command()
 def audit(
-    path: Annotated[Path, typer.Argument(help="The function directory (or its handler file).")],
-    handler: Annotated[
-        str | None,
-        typer.Option(
-            help="module.function; default: from template.yaml, serverless.yml, or convention."
-        ),
-    ] = None,
+    path: PathArgument,
+    handler: HandlerOption = None,
     baseline: Annotated[
         Path | None,
         typer.Option(
@@ -122,27 +123,14 @@ def audit(
         int | None,
         typer.Option(min=1, help="Cold starts to measure, after one warm-up [default: 10]."),
     ] = None,
-    build: Annotated[
-        bool,
-        typer.Option(
-            "--build/--no-build", help="pip install requirements.txt into a cached package first."
-        ),
-    ] = True,
-    layer: Annotated[
-        list[Path] | None,
-        typer.Option("--layer", help="A layer directory (like /opt); repeatable."),
-    ] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option("--env", help="KEY=VALUE for the function's environment; repeatable."),
-    ] = None,
+    build: BuildOption = True,
+    layer: LayerOption = None,
+    env: EnvOption = None,
     bytecode_runs: Annotated[
         int,
         typer.Option(min=0, help="Cold starts to measure the no-bytecode penalty (0 skips it)."),
     ] = 0,
-    init_limit: Annotated[
-        float, typer.Option(min=0.1, help="Seconds init may take (Lambda's is 10).")
-    ] = 10.0,
+    init_limit: InitLimitOption = 10.0,
     top: Annotated[int, typer.Option(min=0, help="Dependencies to show in tables (0: all).")] = 15,
     event: Annotated[
         list[Path] | None,
