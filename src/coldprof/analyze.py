@@ -14,7 +14,6 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,7 +71,6 @@ class AnalyzeRequest:
     bytecode_runs: int = 1
     init_limit_s: float = INIT_LIMIT_S
     cache_dir: Path | None = None
-    jobs: int = 1  # cold starts at once; each is its own process on its own core
     events: tuple[Path, ...] = ()  # the lazy-import advisor: invoke these after a traced init
     verify: bool = False  # ... and measure a copy with the deferrable imports deferred
 
@@ -144,27 +142,22 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     total = request.warmup + request.runs
     progress.start(f"cold starts of {source.handler}", total)
 
-    def measured(count: int, jobs: int) -> list[ColdStart]:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            results = []
-            for start, failure in pool.map(lambda _: cold_start(spec), range(count)):
-                progress.advance()
-                if failure is not None:
-                    progress.finish()
-                    partial = _result(
-                        source, task_root, request, [start], attribution, None, failure
-                    )
-                    raise FunctionInitError(
-                        f"the function failed at init: {failure.message}",
-                        function_output=failure.output,
-                        partial=partial,
-                    )
-                results.append(start)
-            return results
-
-    # The warm-up runs alone: a function that fails at init fails once, not `jobs` times.
-    measured(request.warmup, 1)
-    starts = measured(request.runs, max(1, request.jobs))
+    # One at a time: two cold starts at once on a small machine slow each other down (measured
+    # here: numpy's own import time +45 % with two at once on two cores).
+    starts: list[ColdStart] = []
+    for index in range(total):
+        start, failure = cold_start(spec)
+        progress.advance()
+        if failure is not None:
+            progress.finish()
+            partial = _result(source, task_root, request, [start], attribution, None, failure)
+            raise FunctionInitError(
+                f"the function failed at init: {failure.message}",
+                function_output=failure.output,
+                partial=partial,
+            )
+        if index >= request.warmup:
+            starts.append(start)
     progress.finish()
 
     penalty = None

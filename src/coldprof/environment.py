@@ -24,8 +24,8 @@ INIT_LIMIT_S = 10.0
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 
-# Variables a developer's shell may carry that must never reach the function: credentials,
-# profiles, and anything that changes how Python finds modules.
+# The function never sees the developer's shell (build_env starts from nothing): it gets these
+# instead of real credentials, so SDK clients build as on Lambda and nothing can reach AWS.
 _DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "AKIACOLDPROFDUMMY000",
     "AWS_SECRET_ACCESS_KEY": "coldprof-dummy-secret-access-key-not-real",
