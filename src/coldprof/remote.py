@@ -1259,8 +1259,8 @@ def relation(
         xs.extend(x - mean_x for x, _ in members)
         ys.extend(y - mean_y for _, y in members)
         middle = (len(members) + 1) / 2
-        rank_xs.extend(r - middle for r in _ranks([x for x, _ in members]))
-        rank_ys.extend(r - middle for r in _ranks([y for _, y in members]))
+        rank_xs.extend(r - middle for r in stats.ranks([x for x, _ in members]))
+        rank_ys.extend(r - middle for r in stats.ranks([y for _, y in members]))
     rho = stats.spearman(rank_xs, rank_ys) if rank_xs else None
     fit = stats.least_squares(xs, ys) if xs else None
     # Sizes 1 MB apart (0.01 of 100 MB) are the same size for this purpose; memory sizes on a
@@ -1279,21 +1279,6 @@ def relation(
         slope=_round(fit[0]) if fit else None,
         caveat=_caveat(len(xs), used, distinct_x, controls_for, fit is None),
     )
-
-
-def _ranks(values: Sequence[float]) -> list[float]:
-    """1-based ranks, ties sharing their average rank."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        for position in range(start, end + 1):
-            ranks[order[position]] = (start + end) / 2 + 1
-        start = end + 1
-    return ranks
 
 
 def _caveat(n: int, groups: int, distinct_x: int, controls_for: str, no_fit: bool) -> str | None:

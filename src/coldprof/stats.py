@@ -67,7 +67,7 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     _check_finite(xs, "spearman")
     _check_finite(ys, "spearman")
     # Pearson on the ranks rather than the 1 − 6Σd²/(n(n²−1)) shortcut, which is wrong with ties.
-    return _pearson(_ranks(xs), _ranks(ys))
+    return _pearson(ranks(xs), ranks(ys))
 
 
 def least_squares(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float] | None:
@@ -110,7 +110,7 @@ def _same_length(xs: Sequence[float], ys: Sequence[float], what: str) -> None:
         raise ValueError(f"{what} needs paired samples; got {len(xs)} x and {len(ys)} y values")
 
 
-def _ranks(xs: Sequence[float]) -> list[float]:
+def ranks(xs: Sequence[float]) -> list[float]:
     """1-based ranks; tied values share the average of the ranks they span."""
     order = sorted(range(len(xs)), key=lambda i: xs[i])
     ranks = [0.0] * len(xs)

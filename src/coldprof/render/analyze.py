@@ -216,6 +216,15 @@ def advisor_section(result: AnalyzeResult, markdown: bool) -> list[str]:
     return lines
 
 
-# HTML and speedscope live in their own modules; `render()` finds them here by format name.
-from .analyze_html import html  # noqa: E402, F401
-from .speedscope import speedscope  # noqa: E402, F401
+# HTML and speedscope live in their own modules, imported when asked for; `render()` finds
+# them here by format name.
+def html(result: AnalyzeResult, **options: Any) -> str:
+    from .analyze_html import html as render_html
+
+    return render_html(result, **options)
+
+
+def speedscope(result: AnalyzeResult, **options: Any) -> str:
+    from .speedscope import speedscope as render_speedscope
+
+    return render_speedscope(result, **options)

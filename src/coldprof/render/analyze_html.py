@@ -6,6 +6,7 @@ from typing import Any
 
 from ..models import AnalyzeResult
 from . import html as page_html
+from .analyze import DEPENDENCY_HEADERS
 from .units import ms, size
 
 
@@ -41,16 +42,7 @@ def dependency_table(result: AnalyzeResult, colours: dict[str, str], top: int | 
         for d in shown
     ]
     out = page_html.table(
-        (
-            "dependency",
-            "kind",
-            "version",
-            "self ms",
-            "inclusive ms",
-            "modules",
-            "unzipped",
-            "zipped",
-        ),
+        DEPENDENCY_HEADERS,
         rows,
         numeric=(False, False, False, True, True, True, True, True),
     )

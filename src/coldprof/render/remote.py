@@ -258,4 +258,8 @@ def markdown(result: RemoteResult, **_options: Any) -> str:
     return "\n".join(out) + "\n"
 
 
-from .html_remote import html  # noqa: E402, F401  (the HTML page lives with the other HTML code)
+def html(result: Any, **options: Any) -> str:
+    """The HTML page lives with the other HTML code, imported when asked for."""
+    from .html_remote import html as render_html
+
+    return render_html(result, **options)
