@@ -41,13 +41,15 @@ def test_py_spy_records_the_init_of_one_cold_start(tmp_path: Path) -> None:
     frames = doc["shared"]["frames"]
     samples = [s for p in doc["profiles"] for s in p["samples"]]
     assert samples
-    # slowdep busy-waits 150 ms of wall time at import: at py-spy's sampling rate that is about
-    # 0.150 × rate samples. The profiler's own slowdown stretches everything else, not that.
-    from coldprof.pyspy import DEFAULT_RATE
+    # The handler module's import is slowdep's 150 ms busy loop and next to nothing else, so
+    # the samples taken under it are nearly all in slowdep, whatever rate py-spy managed to keep
+    # (under load it samples less often than asked).
+    def under(name: str) -> list[list[int]]:
+        return [s for s in samples if any(name in frames[i].get("file", "") for i in s)]
 
-    in_slowdep = [s for s in samples if any("slowdep" in frames[i].get("file", "") for i in s)]
-    expected = 0.150 * DEFAULT_RATE
-    assert len(in_slowdep) >= 0.5 * expected, (len(in_slowdep), expected, len(samples))
+    in_handler, in_slowdep = under("lambda_function.py"), under("slowdep")
+    assert len(in_slowdep) >= 5, (len(in_slowdep), len(samples))
+    assert len(in_slowdep) >= 0.8 * len(in_handler), (len(in_slowdep), len(in_handler))
 
 
 def test_py_spy_that_cannot_attach_exits_3_saying_why(tmp_path: Path) -> None:
