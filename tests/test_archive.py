@@ -130,3 +130,39 @@ def test_duplicates_garbage_and_encryption_are_refused(tmp_path: Path) -> None:
     struct.pack_into("<H", encrypted, central + 8, flags | 0x1)
     with pytest.raises(ArchiveError, match="encrypted"):
         extract_archive(bytes(encrypted), tmp_path / "enc")
+
+
+def test_entries_keep_their_zip_timestamps(tmp_path: Path) -> None:
+    import calendar
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("app.py", date_time=(2024, 5, 17, 10, 30, 42)), "x = 1\n")
+    extract_archive(buffer.getvalue(), tmp_path / "task")
+    expected = calendar.timegm((2024, 5, 17, 10, 30, 42, 0, 0, 0))
+    assert os.stat(tmp_path / "task" / "app.py").st_mtime == expected
+
+
+def test_shipped_bytecode_survives_the_deploy_zip(tmp_path: Path) -> None:
+    """remote's deploy zip fixes every timestamp; its bytecode must still load, not recompile."""
+    import py_compile
+    import subprocess
+    import sys
+
+    from coldprof.remote import build_zip
+
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "mod.py").write_text("VALUE = 42\n")
+    py_compile.compile(str(package / "mod.py"), doraise=True)  # timestamp-based, as pip writes
+    task = tmp_path / "task"
+    extract_archive(build_zip(package, f"{sys.version_info[0]}.{sys.version_info[1]}"), task)
+    done = subprocess.run(
+        [sys.executable, "-v", "-S", "-c", "import mod; print(mod.VALUE)"],
+        cwd=task, capture_output=True, text=True, timeout=60,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"},
+    )  # fmt: skip
+    assert done.stdout.strip() == "42", done.stderr[-2000:]
+    loaded = [line for line in done.stderr.splitlines() if "mod." in line and ".pyc" in line]
+    assert any("code object from" in line for line in loaded), loaded
+    assert "bytecode is stale for 'mod'" not in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import io
 import os
@@ -189,6 +190,14 @@ def _write_member(
                     f"(found while unpacking {member.name!r})"
                 )
             out.write(chunk)
+    # Keep the entry's timestamp, as Lambda does: a timestamp-based .pyc is valid only while
+    # its source's mtime matches, so giving every file the unpacking time would make all
+    # shipped bytecode stale and every cold start recompile.
+    try:
+        stamp = calendar.timegm((*member.info.date_time, 0, 0, 0))
+    except (OverflowError, ValueError):
+        return written
+    os.utime(target, (stamp, stamp))
     return written
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import importlib.util
 import io
 import json
 import math
@@ -1380,8 +1381,27 @@ def build_zip(root: Path, python_version: str | None = None) -> bytes:
             info.external_attr = ((0o100755 if executable else 0o100644) & 0xFFFF) << 16
             info.create_system = 3  # Unix, so the modes above are honoured
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
+            archive.writestr(
+                info, _portable_bytecode(path) if path.suffix == ".pyc" else path.read_bytes()
+            )
     return buffer.getvalue()
+
+
+def _portable_bytecode(path: Path) -> bytes:
+    """A .pyc that stays valid in a zip with fixed timestamps: unchecked-hash, not timestamp.
+
+    pip writes timestamp-based bytecode, valid only while its source's mtime matches. This zip
+    gives every entry the same fixed time, so Lambda would find all of it stale and recompile
+    the package at every cold start, unlike the package analyze measured. Only the 16-byte
+    header changes (PEP 552): the flags say "hash-based, do not check the source".
+    """
+    data = path.read_bytes()
+    flags = int.from_bytes(data[4:8], "little") if len(data) >= 16 else -1
+    source = path.parent.parent / f"{path.name.split('.', 1)[0]}.py"
+    if flags != 0 or path.parent.name != "__pycache__" or not source.is_file():
+        return data  # already hash-based, or not a module's cached bytecode: leave it be
+    source_hash = importlib.util.source_hash(source.read_bytes())
+    return data[:4] + (0b01).to_bytes(4, "little") + source_hash + data[16:]
 
 
 def _deploy_and_sweep(
