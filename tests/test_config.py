@@ -82,3 +82,20 @@ def test_without_a_toml_parser_the_table_is_ignored_with_a_warning(
     found = config.load(tmp_path)
     assert found.values == {}
     assert "no TOML parser" in found.warnings[0] and "tomli" in found.warnings[0]
+
+
+def test_fail_on_deferrable_ms_is_read_by_audit(tmp_path: Path) -> None:
+    import subprocess
+
+    from conftest import coldprof_cmd
+
+    write(tmp_path / "pyproject.toml", "[tool.coldprof]\nfail-on-deferrable-ms = 20\n")
+    write(tmp_path / "fn" / "app.py", "def lambda_handler(e, c):\n    return 1\n")
+    assert config.load(tmp_path / "fn").get("fail-on-deferrable-ms") == 20
+    # Set in the file, it asks for events just as the flag does (before any cold start runs).
+    done = subprocess.run(
+        coldprof_cmd("audit", str(tmp_path / "fn")), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "--fail-on-deferrable-ms needs --event" in done.stderr
+    assert "unknown" not in done.stderr  # the key is known, not warned about

@@ -41,6 +41,7 @@ def test_py_spy_records_the_init_of_one_cold_start(tmp_path: Path) -> None:
     frames = doc["shared"]["frames"]
     samples = [s for p in doc["profiles"] for s in p["samples"]]
     assert samples
+
     # The handler module's import is slowdep's 150 ms busy loop and next to nothing else, so
     # the samples taken under it are nearly all in slowdep, whatever rate py-spy managed to keep
     # (under load it samples less often than asked).

@@ -17,6 +17,7 @@ KEYS: Mapping[str, type | tuple[type, ...]] = {
     "max-package-mb": (int, float),
     "max-regression-pct": (int, float),
     "min-regression-ms": (int, float),
+    "fail-on-deferrable-ms": (int, float),
     "baseline": str,
     "runs": int,
     "handler": str,

@@ -190,6 +190,7 @@ def audit(
                 pick(min_regression_ms, config, "min-regression-ms", DEFAULT_MIN_REGRESSION_MS)
             ),
         )
+        fail_on_deferrable_ms = pick(fail_on_deferrable_ms, config, "fail-on-deferrable-ms")
         baseline_path = baseline or config.path_setting("baseline")
         if update_baseline and baseline_path is None:
             raise UsageError("--update-baseline needs --baseline FILE (or `baseline` in pyproject)")
