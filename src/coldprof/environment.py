@@ -697,7 +697,9 @@ class ExecutionEnvironment:
         duration = (time.perf_counter() - started) * 1000
         memory = self.peak_rss_mb()
         if self._exited.is_set() or self._killed_for:
-            self.proc.wait(timeout=5) if self.proc else None  # type: ignore[func-returns-value]
+            if self.proc is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)  # the exit status says why it died
             reason = self._killed_for or exit_reason(self._returncode())
             log = self.stdout.text(log_start)
             body = {
@@ -742,14 +744,3 @@ def _error_type(body: bytes) -> str | None:
     except ValueError:
         return None
     return parsed.get("errorType") if isinstance(parsed, dict) else None
-
-
-def run_init(spec: EnvironmentSpec, keep: bool = False) -> ExecutionEnvironment:
-    """Spawn one environment and wait for its init; kill it afterwards unless ``keep``."""
-    environment = ExecutionEnvironment(spec)
-    try:
-        environment.start()
-    finally:
-        if not keep:
-            environment.kill()
-    return environment
