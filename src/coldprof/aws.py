@@ -110,11 +110,6 @@ def region_of_arn(name_or_arn: str) -> str | None:
     return match.group(1) if match else None
 
 
-def function_name_of(name_or_arn: str) -> str:
-    match = _ARN.match(name_or_arn)
-    return match.group(3) if match else name_or_arn
-
-
 # -- records -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FunctionConfig:
@@ -143,15 +138,6 @@ class FunctionConfig:
     @property
     def environment_names(self) -> tuple[str, ...]:
         return tuple(sorted(self.environment or {}))
-
-    def same_settings(self, other: FunctionConfig) -> bool:
-        """True when the settings coldprof touches are equal (no variables ≡ an empty map)."""
-        return (
-            self.memory_mb == other.memory_mb
-            and self.timeout_s == other.timeout_s
-            and self.description == other.description
-            and dict(self.environment or {}) == dict(other.environment or {})
-        )
 
     def differing_settings(self, other: FunctionConfig) -> list[str]:
         """The names of the settings that differ (never their values)."""

@@ -245,10 +245,6 @@ class TierResult:
     error: str | None = None  # the tier could not be set up at all
     notes: tuple[str, ...] = ()
 
-    @property
-    def init_failed(self) -> bool:
-        return any(f.phase == "init" for f in self.failures)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "memory_mb": self.memory_mb,
