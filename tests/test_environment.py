@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.environment import EnvironmentSpec, ExecutionEnvironment
+from coldprof.environment import EnvironmentSpec, ExecutionEnvironment, InvokeOutcome
 from coldprof.package import runtime_dir
 from coldprof.runtime_api import Invocation, RuntimeApi
 from conftest import busy_module
@@ -24,6 +24,17 @@ def spec_for(tmp_path: Path):
         )
 
     return make
+
+
+def invoke_once(spec: EnvironmentSpec) -> tuple[ExecutionEnvironment, InvokeOutcome]:
+    """Cold start, one empty event, then the environment killed whatever happened."""
+    environment = ExecutionEnvironment(spec)
+    try:
+        assert environment.start().ok
+        outcome = environment.invoke(b"{}")
+    finally:
+        environment.kill()
+    return environment, outcome
 
 
 def test_runtime_api_sends_lambdas_headers() -> None:
@@ -68,12 +79,7 @@ def test_init_ends_at_the_first_next_and_includes_module_code(spec_for) -> None:
 
 def test_handler_error_comes_back_as_lambdas_error_payload(spec_for) -> None:
     spec = spec_for("def handler(e, c):\n    raise KeyError('missing')\n")
-    environment = ExecutionEnvironment(spec)
-    try:
-        assert environment.start().ok
-        outcome = environment.invoke(b"{}")
-    finally:
-        environment.kill()
+    environment, outcome = invoke_once(spec)
     assert not outcome.ok
     error = json.loads(outcome.payload)
     assert error["errorType"] == "KeyError"
@@ -83,12 +89,7 @@ def test_handler_error_comes_back_as_lambdas_error_payload(spec_for) -> None:
 
 def test_invoke_timeout_kills_the_environment(spec_for) -> None:
     spec = spec_for("import time\ndef handler(e, c):\n    time.sleep(30)\n", timeout_s=1.0)
-    environment = ExecutionEnvironment(spec)
-    try:
-        assert environment.start().ok
-        outcome = environment.invoke(b"{}")
-    finally:
-        environment.kill()
+    environment, outcome = invoke_once(spec)
     assert outcome.status == "timeout"
     assert "Task timed out after 1.00 seconds" in json.loads(outcome.payload)["errorMessage"]
     assert not environment.alive
@@ -96,12 +97,7 @@ def test_invoke_timeout_kills_the_environment(spec_for) -> None:
 
 def test_runtime_exit_during_invoke(spec_for) -> None:
     spec = spec_for("import os\ndef handler(e, c):\n    os._exit(7)\n")
-    environment = ExecutionEnvironment(spec)
-    try:
-        assert environment.start().ok
-        outcome = environment.invoke(b"{}")
-    finally:
-        environment.kill()
+    environment, outcome = invoke_once(spec)
     assert outcome.status == "exited"
     assert "Runtime exited with error: exit status 7" in json.loads(outcome.payload)["errorMessage"]
 
