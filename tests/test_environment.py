@@ -79,7 +79,7 @@ def test_init_ends_at_the_first_next_and_includes_module_code(spec_for) -> None:
 
 def test_handler_error_comes_back_as_lambdas_error_payload(spec_for) -> None:
     spec = spec_for("def handler(e, c):\n    raise KeyError('missing')\n")
-    environment, outcome = invoke_once(spec)
+    _, outcome = invoke_once(spec)
     assert not outcome.ok
     error = json.loads(outcome.payload)
     assert error["errorType"] == "KeyError"
@@ -97,7 +97,7 @@ def test_invoke_timeout_kills_the_environment(spec_for) -> None:
 
 def test_runtime_exit_during_invoke(spec_for) -> None:
     spec = spec_for("import os\ndef handler(e, c):\n    os._exit(7)\n")
-    environment, outcome = invoke_once(spec)
+    _, outcome = invoke_once(spec)
     assert outcome.status == "exited"
     assert "Runtime exited with error: exit status 7" in json.loads(outcome.payload)["errorMessage"]
 
