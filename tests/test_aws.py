@@ -193,6 +193,32 @@ def test_invoke_reads_the_tail_and_the_function_error(stubbed: Any) -> None:
     assert "Init Duration: 295.33 ms" in invocation.log_tail
 
 
+class _BrokenStream(io.RawIOBase):
+    """A response body whose connection drops before any of it arrives."""
+
+    def read(self, size: int = -1) -> bytes:
+        from urllib3.exceptions import ProtocolError
+
+        raise ProtocolError("Connection broken: IncompleteRead(0 bytes read, 148 more expected)")
+
+
+def test_a_connection_that_breaks_mid_payload_is_a_transport_error(stubbed: Any) -> None:
+    """Seen against an emulator stopped mid-invoke: the headers arrived, the body never did."""
+    api, stubber, _, _ = stubbed
+    stubber.add_response(
+        "invoke",
+        {
+            "StatusCode": 200,
+            "Payload": StreamingBody(_BrokenStream(), 148),
+            "ResponseMetadata": {"RequestId": "req-1", "HTTPStatusCode": 200},
+        },
+    )
+    with pytest.raises(LambdaCallError) as caught:
+        api.invoke(ARN, b"{}")
+    assert caught.value.code == "Transport"
+    assert caught.value.message.startswith(f"invoking {ARN}: could not reach AWS")
+
+
 def test_a_report_missing_from_the_tail_is_read_from_cloudwatch_logs(stubbed: Any) -> None:
     api, stubber, logs_stubber, _ = stubbed
     stubber.add_response("get_function_configuration", CONFIG)

@@ -80,6 +80,20 @@ def test_real_capture_reads_every_row(name: str) -> None:
         assert line.endswith(" " + "  " * row.depth + row.module)
 
 
+@pytest.mark.parametrize("name", REAL_CAPTURES)
+def test_the_fast_path_reads_rows_as_the_careful_path_does(name: str) -> None:
+    """Well-formed rows are read by one regular expression; every other line, and a row
+    with a stray character added, by the field-by-field reader. Both must agree."""
+    text = read_asset(name)
+    fast, _ = parse_rows(text)
+    assert fast
+    # A trailing tab makes no difference to the careful reader, but the fast one refuses it.
+    careful, _ = parse_rows(
+        "\n".join(f"{line}\t" if "|" in line else line for line in text.split("\n"))
+    )
+    assert fast == careful
+
+
 @pytest.mark.parametrize("name", JSON_EMAIL_CAPTURES)
 def test_real_capture_json_tree(name: str) -> None:
     trace = parse(read_asset(name))

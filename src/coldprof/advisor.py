@@ -30,13 +30,12 @@ from .distributions import (
     UNRESOLVED,
     DependencyRef,
 )
-from .models import AnalyzeResult, ImportTreeNode
+from .models import ADVISOR_KEY, AnalyzeResult, ImportTreeNode
 
 if TYPE_CHECKING:
     from .audit import Finding
 from .rewrite import Deferral, ImportStatement, module_imports, plan_deferrals
 
-ADVISOR_KEY = "advisor"
 # Dependencies a function chooses to import, and so can choose to import later.
 CANDIDATE_KINDS = (KIND_THIRD_PARTY, KIND_RUNTIME)
 LAZY_IMPORT_PYTHON = (3, 15)  # PEP 810

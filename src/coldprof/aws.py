@@ -415,17 +415,20 @@ class LambdaApi:
     def invoke(self, function: str, payload: bytes) -> Invocation:
         """A synchronous invoke with LogType=Tail; a function error is data, not an exception."""
         started = int(time.time() * 1000)
-        response = self._call(
-            f"invoking {function}",
-            lambda: self.client.invoke(
+
+        def call() -> tuple[dict[str, Any], bytes]:
+            response = self.client.invoke(
                 FunctionName=function,
                 InvocationType="RequestResponse",
                 LogType="Tail",
                 Payload=payload,
-            ),
-        )
-        body = response.get("Payload")
-        raw = body.read() if hasattr(body, "read") else (body or b"")
+            )
+            # The payload streams after the headers: a connection that breaks while it is
+            # read (an endpoint that went away) is a transport error like any other.
+            body = response.get("Payload")
+            return response, body.read() if hasattr(body, "read") else (body or b"")
+
+        response, raw = self._call(f"invoking {function}", call)
         tail = response.get("LogResult") or ""
         try:
             log_tail = base64.b64decode(tail).decode("utf-8", errors="replace") if tail else ""

@@ -240,6 +240,10 @@ def report_event_failures(result: Any) -> None:
 
     The report is already out; the advisor's findings rest on the invocations that worked.
     """
+    from .models import ADVISOR_KEY
+
+    if ADVISOR_KEY not in result.extras:
+        return  # no --event: the advisor (and its imports) stay out of the way
     from .advisor import report_of
 
     advice = report_of(result)

@@ -27,6 +27,9 @@ _HEADER_FIRST_COLUMN = "self [us]"
 _CACHED = "cached"
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _MAX_DIGITS = 19  # CPython prints the times with %ld: a 64-bit C long has at most 19 digits
+# A well-formed, timed row, read in one match (nearly every row); anything else takes the
+# careful path in _read_fields. Group 3 is the indent, the separating space included.
+_PLAIN_ROW = re.compile(r" *([0-9]{1,19}) \| *([0-9]{1,19}) \|( *)([^\s|]+)")
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,13 @@ def parse_rows(text: str) -> tuple[tuple[ImportRow, ...], tuple[SkippedLine, ...
             continue
         # The last marker wins: stray output glued in front ("...partial outputimport time:")
         # may itself mention the marker, but a real row always runs to the end of its line.
+        plain = _PLAIN_ROW.fullmatch(line, at + len(MARKER))
+        if plain is not None:
+            self_text, cumulative_text, indent, module = plain.groups()
+            depth = max(len(indent) - 1, 0) // 2
+            level_floor = depth
+            rows.append(ImportRow(module, int(self_text), int(cumulative_text), depth, line_no))
+            continue
         fields = _read_fields(line[at + len(MARKER) :])
         if fields is None:
             continue

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
+# Where the lazy-import advisor keeps its report in an analyze result (see advisor.py).
+ADVISOR_KEY = "advisor"
 
 
 def _percentile(values: Sequence[float], pct: float) -> float:

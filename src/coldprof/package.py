@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,9 +297,9 @@ def task_root_for(
 
 
 # -- the runtime's own directory -------------------------------------------------------------
-def _requirement_names(dist: metadata.Distribution) -> list[str]:
+def _requirement_names(requires: Sequence[str]) -> list[str]:
     names = []
-    for requirement in dist.requires or []:
+    for requirement in requires:
         name_part, _, marker = requirement.partition(";")
         if "extra" in marker:
             continue
@@ -311,7 +311,13 @@ def _requirement_names(dist: metadata.Distribution) -> list[str]:
 
 def runtime_distributions() -> list[metadata.Distribution]:
     """The managed runtime's packages and their dependencies, as installed beside coldprof."""
-    seen: dict[str, metadata.Distribution] = {}
+    return [dist for dist, _, _ in _runtime_metadata()]
+
+
+def _runtime_metadata() -> list[tuple[metadata.Distribution, str, str]]:
+    """Each runtime distribution with its name and version. Each METADATA file is parsed once:
+    parsing is most of what this costs, and every analyze pays it."""
+    seen: dict[str, tuple[metadata.Distribution, str, str]] = {}
     pending = list(RUNTIME_DISTRIBUTIONS)
     while pending:
         name = pending.pop()
@@ -322,8 +328,9 @@ def runtime_distributions() -> list[metadata.Distribution]:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue  # a requirement for another Python version or platform
-        seen[key] = dist
-        pending.extend(_requirement_names(dist))
+        info = dist.metadata
+        seen[key] = (dist, info["Name"], info["Version"])
+        pending.extend(_requirement_names(info.get_all("Requires-Dist") or []))
     return [seen[k] for k in sorted(seen)]
 
 
@@ -338,17 +345,14 @@ def runtime_dir(cache: Path | None = None) -> Path:
     Each top-level entry is a symlink into the installed site-packages; Python does not resolve
     them, so module files keep paths under this directory and attribute as the runtime's.
     """
-    dists = runtime_distributions()
-    missing = [
-        n
-        for n in RUNTIME_DISTRIBUTIONS
-        if normalize_name(n) not in {normalize_name(d.metadata["Name"]) for d in dists}
-    ]
+    found = _runtime_metadata()
+    installed = {normalize_name(name) for _, name, _ in found}
+    missing = [n for n in RUNTIME_DISTRIBUTIONS if normalize_name(n) not in installed]
     if missing:
         raise BuildError(
             f"the runtime packages {', '.join(missing)} are not installed beside coldprof"
         )
-    fingerprint = ";".join(f"{d.metadata['Name']}=={d.version}" for d in dists)
+    fingerprint = ";".join(f"{name}=={version}" for _, name, version in found)
     fingerprint += f";{sys.executable};{sys.version}"
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
     destination = (cache or cache_root()) / "runtime" / digest
@@ -356,7 +360,7 @@ def runtime_dir(cache: Path | None = None) -> Path:
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="runtime-", dir=destination.parent))
-    for dist in dists:
+    for dist, _, _ in found:
         for top in _top_level_entries(dist):
             link = staging / top
             if link.exists() or link.is_symlink():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..models import AnalyzeResult
+from ..models import ADVISOR_KEY, AnalyzeResult
 from .units import ms, size
 
 if TYPE_CHECKING:
@@ -186,6 +186,8 @@ def _verification_lines(v: Verification) -> list[str]:
 
 def advisor_section(result: AnalyzeResult, markdown: bool) -> list[str]:
     """The advisor's findings after the dependency table: what to defer, proof, side effects."""
+    if ADVISOR_KEY not in result.extras:
+        return []
     from tabulate import tabulate
 
     from ..advisor import report_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import AnalyzeResult
+from ..models import ADVISOR_KEY, AnalyzeResult
 from . import html as page_html
 from .analyze import DEPENDENCY_HEADERS
 from .units import ms, size
@@ -54,6 +54,8 @@ def dependency_table(result: AnalyzeResult, colours: dict[str, str], top: int | 
 
 def advisor_section(result: AnalyzeResult, name: str) -> str:
     """The lazy-import advisor's findings (analyze --event/--verify); empty without them."""
+    if ADVISOR_KEY not in result.extras:
+        return ""
     from ..advisor import report_of
     from .analyze import (
         ADVISOR_HEADERS,
