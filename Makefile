@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLES := minimal boto3_client heavy_deps lazy_deps
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,15 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
+# An editable install runs coldprof from src/, where nothing has compiled it when
+# PYTHONDONTWRITEBYTECODE is set (it is on some CI machines): every command would then recompile
+# its modules, about 100 ms a run. pip gives users compiled files; this gives them to src/.
+bytecode: $(VENV)/.installed
+	@$(BIN)/python -m compileall -q src/coldprof > /dev/null
+
 # The main job on the sample functions, with no AWS account: an analyze of each, a sweep on the
 # local emulator, and an audit of lazy_deps against heavy_deps. Writes reports/.
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed bytecode
 	@mkdir -p reports
 	@for fn in $(SAMPLES); do \
 		echo "== coldprof analyze sample_functions/$$fn"; \
@@ -47,14 +53,14 @@ demo: $(VENV)/.installed
 	@echo
 	@cat reports/audit-lazy_deps-vs-heavy_deps.txt
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test bytecode
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test bytecode
 	$(BIN)/python benchmarks/run.py --output reports/benchmarks.md
 
 clean:

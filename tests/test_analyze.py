@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from coldprof.analyze import AnalyzeRequest, analyze
 from coldprof.errors import FunctionInitError
+from coldprof.models import AnalyzeResult
 from conftest import busy_module, coldprof_cmd
 
 HANDLER = """\
@@ -163,6 +165,47 @@ def test_bytecode_penalty_is_measured_for_a_package_without_pyc(make_function) -
     assert result.package.bytecode_penalty_ms > 30, result.package
     assert result.package.bytecode_penalty_within_noise is False
     assert any("bytecode" in w for w in result.package.warnings)
+
+
+# Each cold start counts itself; the first EVICT of them drop a data file from the page cache
+# and read it back, so they read from disk as a first run on a cold machine does.
+EVICTING_INIT = """\
+import os
+_count = os.environ["COUNTER"]
+n = int(open(_count).read()) if os.path.exists(_count) else 0
+open(_count, "w").write(str(n + 1))
+if n < int(os.environ["EVICT"]):
+    fd = os.open(os.environ["DATA"], os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    while os.read(fd, 1 << 20):
+        pass
+    os.close(fd)
+
+def lambda_handler(e, c):
+    return 1
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux task I/O accounting")
+@pytest.mark.parametrize(("evict", "discarded"), [(2, 2), (100, 3)])
+def test_cold_starts_that_read_from_disk_are_run_again(
+    make_function, tmp_path: Path, evict: int, discarded: int
+) -> None:
+    """Runs that read from disk are not counted, up to three; after that they are kept."""
+    data = tmp_path / "data.bin"
+    with data.open("wb") as f:
+        f.write(os.urandom(4 * 2**20))
+        f.flush()
+        os.fsync(f.fileno())  # clean pages, so the function can drop them
+    counter = tmp_path / "count"
+    root = make_function(EVICTING_INIT)
+    env = {"COUNTER": str(counter), "DATA": str(data), "EVICT": str(evict)}
+    result = analyze(AnalyzeRequest(path=root, runs=2, bytecode_runs=0, env=env))
+    assert result.runs == 2
+    assert result.discarded_runs == discarded
+    assert int(counter.read_text()) == 2 + discarded  # every cold start that ran
+    assert result.discarded_reason is not None and "MB from disk" in result.discarded_reason
+    assert AnalyzeResult.from_dict(result.to_dict()).discarded_runs == discarded
 
 
 def test_developer_site_packages_do_not_leak(make_function) -> None:

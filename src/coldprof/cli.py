@@ -139,7 +139,12 @@ def analyze(
     path: PathArgument,
     handler: HandlerOption = None,
     runs: Annotated[
-        int, typer.Option(min=1, help="Cold starts to measure, after one warm-up.")
+        int,
+        typer.Option(
+            min=1,
+            help="Cold starts to measure (one that reads from disk, not the page cache, is run "
+            "again and not counted).",
+        ),
     ] = 10,
     build: BuildOption = True,
     layer: LayerOption = None,

@@ -477,6 +477,9 @@ class InitOutcome:
     status: str  # "ok", "error", "timeout", "exited"
     error: Mapping[str, object] | None = None
     returncode: int | None = None
+    # Bytes the runtime read from storage rather than the page cache during init (Linux task
+    # I/O accounting); None where that cannot be seen.
+    disk_read_bytes: int | None = None
 
     @property
     def describe(self) -> str:
@@ -512,6 +515,19 @@ def exit_reason(returncode: int | None) -> str:
         except ValueError:
             return f"signal {-returncode}"
     return f"exit status {returncode}"
+
+
+def _disk_read_bytes(pid: int) -> int | None:
+    """What a live process has read from storage so far (/proc/PID/io's read_bytes, which
+    counts only reads the page cache could not serve), or None where the kernel does not say."""
+    try:
+        accounting = Path(f"/proc/{pid}/io").read_text()
+    except OSError:
+        return None
+    for line in accounting.splitlines():
+        if line.startswith("read_bytes:"):
+            return int(line.split()[1])
+    return None
 
 
 def _peak_rss_mb(pid: int) -> int:
@@ -596,7 +612,13 @@ class ExecutionEnvironment:
                 break
         api = self.api
         if api.first_next_at is not None and api.init_error is None:
-            return InitOutcome(True, (api.first_next_at - self.spawned_at) * 1000, "ok")
+            assert self.proc is not None
+            return InitOutcome(
+                True,
+                (api.first_next_at - self.spawned_at) * 1000,
+                "ok",
+                disk_read_bytes=_disk_read_bytes(self.proc.pid),
+            )
         elapsed = (time.perf_counter() - self.spawned_at) * 1000
         if api.init_error is not None:
             self._exited.wait(2.0)  # awslambdaric exits right after posting the error

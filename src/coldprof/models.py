@@ -231,6 +231,9 @@ class AnalyzeResult:
     dependencies: tuple[DependencyCost, ...]
     imports: tuple[ImportTreeNode, ...]
     failure: InitFailure | None = None
+    # Cold starts run but not counted: they only warmed the page cache (and why).
+    discarded_runs: int = 0
+    discarded_reason: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)  # later stages' findings (advisor)
     schema_version: int = SCHEMA_VERSION
 
@@ -256,6 +259,8 @@ class AnalyzeResult:
             "dependencies": [d.to_dict() for d in self.dependencies],
             "imports": [n.to_dict() for n in self.imports],
             "failure": self.failure.to_dict() if self.failure else None,
+            "discarded_runs": self.discarded_runs,
+            "discarded_reason": self.discarded_reason,
         }
         data.update(self.extras)
         return data
@@ -278,6 +283,8 @@ class AnalyzeResult:
             "dependencies",
             "imports",
             "failure",
+            "discarded_runs",
+            "discarded_reason",
         }
         failure = data.get("failure")
         return cls(
@@ -294,6 +301,8 @@ class AnalyzeResult:
             dependencies=tuple(DependencyCost.from_dict(d) for d in data.get("dependencies", ())),
             imports=tuple(ImportTreeNode.from_dict(n) for n in data.get("imports", ())),
             failure=InitFailure.from_dict(failure) if failure else None,
+            discarded_runs=int(data.get("discarded_runs", 0)),
+            discarded_reason=data.get("discarded_reason"),
             extras={k: v for k, v in data.items() if k not in known},
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
         )

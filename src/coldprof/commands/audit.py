@@ -121,7 +121,10 @@ def audit(
     ] = None,
     runs: Annotated[
         int | None,
-        typer.Option(min=1, help="Cold starts to measure, after one warm-up [default: 10]."),
+        typer.Option(
+            min=1,
+            help="Cold starts to measure; one that reads from disk is run again [default: 10].",
+        ),
     ] = None,
     build: BuildOption = True,
     layer: LayerOption = None,

@@ -41,7 +41,10 @@ def dependency_rows(result: AnalyzeResult, top: int | None) -> list[list[Any]]:
 
 
 def headline(result: AnalyzeResult) -> list[str]:
-    lines = [f"handler {result.handler}  ·  Python {result.python}  ·  {result.runs} cold starts"]
+    runs = f"{result.runs} cold starts"
+    if result.discarded_runs:
+        runs += f" (+{result.discarded_runs} not counted: {result.discarded_reason})"
+    lines = [f"handler {result.handler}  ·  Python {result.python}  ·  {runs}"]
     if result.failure is not None:
         lines.append(f"init failed ({result.failure.status}): {result.failure.message}")
     elif result.init_ms.samples:
