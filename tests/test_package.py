@@ -168,3 +168,34 @@ def test_runtime_dir_holds_the_runtime_and_nothing_else(tmp_path: Path) -> None:
 
 def test_normalize_name() -> None:
     assert normalize_name("Foo.Bar__baz-Qux") == "foo-bar-baz-qux"
+
+
+# -- what the package holds ------------------------------------------------------------------------
+def test_bytecode_fraction_counts_only_this_pythons_matching_pyc(tmp_path: Path) -> None:
+    import py_compile
+
+    from coldprof.distributions import bytecode_fraction
+
+    for relative in ("a.py", "b.py", "pkg/__init__.py", "pkg/c.py"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("X = 1\n")
+    py_compile.compile(str(tmp_path / "a.py"), doraise=True)
+    py_compile.compile(str(tmp_path / "pkg" / "c.py"), doraise=True)
+    (tmp_path / "__pycache__" / "b.cpython-27.pyc").write_bytes(b"another Python's")
+    assert bytecode_fraction(tmp_path) == 0.5
+
+
+def test_function_files_are_what_no_record_claims(tmp_path: Path) -> None:
+    from coldprof.distributions import Attribution
+    from conftest import install_distribution
+
+    (tmp_path / "lambda_function.py").write_text("import dep\n")
+    (tmp_path / "helpers").mkdir()
+    (tmp_path / "helpers" / "util.py").write_text("")
+    install_distribution(tmp_path, "dep", {"dep/__init__.py": ""})
+    (tmp_path / "dep-1.0.dist-info" / "direct_url.json").write_text("{}")  # not in RECORD
+    runtime = tmp_path.parent / f"{tmp_path.name}-runtime"
+    runtime.mkdir()
+    attribution = Attribution(tmp_path, [], runtime)
+    found = sorted(os.path.relpath(f, tmp_path) for f in attribution.function_files())
+    assert found == ["helpers/util.py", "lambda_function.py"]

@@ -251,7 +251,7 @@ def _bytecode_penalty(
     base = (request.cache_dir or cache_root()) / "pycache" / key
     without = base / "without-package"
     _compile_into(without, [s for s in sources if not in_package(s)])
-    shipped = bytecode_fraction(spec.task_root) >= 0.5
+    shipped = bytecode_fraction(spec.task_root, attribution.task_root_files) >= 0.5
     if shipped:
         compare_to = without
     else:
@@ -354,16 +354,17 @@ def _merge_tree(
 
 def _package_summary(
     task_root: Path,
+    task_root_files: Sequence[str],
     layer_dirs: Sequence[Path],
     sizes: SizeCache,
     penalty: tuple[float, bool] | None,
 ) -> PackageSummary:
-    package = footprint(walk_file_paths(task_root), sizes)
+    package = footprint(task_root_files, sizes)
     layers = Footprint()
     for layer in layer_dirs:
         extra = footprint(walk_file_paths(layer), sizes)
         layers = Footprint(layers.unzipped_bytes + extra.unzipped_bytes, 0, 0)
-    fraction = bytecode_fraction(task_root)
+    fraction = bytecode_fraction(task_root, task_root_files)
     warnings = []
     if package.zipped_bytes > ZIPPED_LIMIT:
         warnings.append(
@@ -438,7 +439,7 @@ def _result(
         )
     costs.sort(key=lambda c: (-c.inclusive_ms, c.name))
     layer_dirs = list(attribution.layer_dirs)
-    package = _package_summary(task_root, layer_dirs, sizes, penalty)
+    package = _package_summary(task_root, attribution.task_root_files, layer_dirs, sizes, penalty)
     sizes.save()
     handler = getattr(source, "handler", "")
     return AnalyzeResult(

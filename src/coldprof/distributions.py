@@ -10,6 +10,7 @@ import sysconfig
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
 from stat import S_ISREG
@@ -246,12 +247,22 @@ class Attribution:
             return None
         return self._ref_for_file(Path(os.path.normpath(text)))
 
+    @cached_property
+    def task_root_files(self) -> list[str]:
+        """Every file below the task root, walked once (a big package has thousands)."""
+        return list(walk_file_paths(self.task_root))
+
     def function_files(self) -> list[str]:
         """Files in the task root that no distribution's RECORD claims: the function's own."""
+        root = os.path.normpath(self.task_root)
         return [
             path
-            for path in walk_file_paths(self.task_root, skip_dist_info=True)
+            for path in self.task_root_files
             if path not in self._by_file
+            and not any(
+                part.endswith(".dist-info")
+                for part in os.path.relpath(os.path.dirname(path), root).split(os.sep)
+            )
         ]
 
 
@@ -323,15 +334,19 @@ def footprint(files: Iterable[str | Path], sizes: SizeCache) -> Footprint:
     return Footprint(unzipped, zipped, count)
 
 
-def bytecode_fraction(root: Path) -> float:
-    """Share of the package's .py files that ship a matching .pyc for this Python."""
+def bytecode_fraction(root: Path, files: Iterable[str] | None = None) -> float:
+    """Share of the package's .py files that ship a matching .pyc for this Python.
+
+    ``files``: every file below ``root`` as walk_file_paths gives them, when already walked.
+    """
     tag = sys.implementation.cache_tag
+    present = set(walk_file_paths(root) if files is None else files)
     sources = compiled = 0
-    for file in walk_file_paths(root):
+    for file in present:
         if not file.endswith(".py"):
             continue
         sources += 1
         directory, name = os.path.split(file)
-        if os.path.isfile(os.path.join(directory, "__pycache__", f"{name[:-3]}.{tag}.pyc")):
+        if os.path.join(directory, "__pycache__", f"{name[:-3]}.{tag}.pyc") in present:
             compiled += 1
     return compiled / sources if sources else 1.0
