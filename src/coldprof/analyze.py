@@ -127,14 +127,20 @@ def _warms_cache(start: ColdStart, kept: int, discarded: int, warmup: int) -> bo
     return start.disk_read_bytes > COLD_CACHE_BYTES and discarded < MAX_CACHE_WARMUPS
 
 
-def _discard_reason(discarded: Sequence[ColdStart]) -> str | None:
+def _discard_reason(discarded: Sequence[ColdStart], kept: Sequence[ColdStart]) -> str | None:
     if not discarded:
         return None
     read = [s.disk_read_bytes for s in discarded if s.disk_read_bytes is not None]
     if not read:
         return "a warm-up: whether a cold start read from disk cannot be seen here"
-    most = max(read) / 2**20
-    return f"read up to {most:.1f} MB from disk rather than the page cache"
+    reason = f"read up to {max(read) / 2**20:.1f} MB from disk rather than the page cache"
+    still = sum(1 for s in kept if (s.disk_read_bytes or 0) > COLD_CACHE_BYTES)
+    if still:
+        reason += (
+            f"; {still} counted cold starts read from disk too, so their times include it "
+            "(is the page cache too small to hold the package?)"
+        )
+    return reason
 
 
 def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> AnalyzeResult:
@@ -195,7 +201,7 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
         progress.finish()
     result = _result(source, task_root, request, starts, attribution, penalty, None)
     result = replace(
-        result, discarded_runs=len(discarded), discarded_reason=_discard_reason(discarded)
+        result, discarded_runs=len(discarded), discarded_reason=_discard_reason(discarded, starts)
     )
     if request.events or request.verify:
         result = _advise(result, spec, attribution, payloads, request, progress)
