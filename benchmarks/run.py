@@ -84,6 +84,7 @@ class Floor:
         imports = f"awslambdaric.bootstrap, {module}" if runtime else module
         self.cmd = [sys.executable, "-s", "-S", "-c", f"import {imports}"]
         self.once()
+        self.brackets: list[list[float]] = []  # the samples taken around each measurement
 
     def once(self) -> float:
         return wall(self.cmd, self.env, self.task_root)
@@ -94,7 +95,14 @@ class Floor:
         before = [self.once() for _ in range(each_side)]
         value = measure()
         after = [self.once() for _ in range(each_side)]
+        self.brackets.append(before + after)
         return value, statistics.median(before + after)
+
+    def median_cv_floor(self, runs: int) -> float:
+        """The CV (%) a median of ``runs`` samples would have from the floor's own sample-to-sample
+        spread alone: its within-bracket CV × 1.2533 / sqrt(runs), as for a normal sample."""
+        spread = statistics.median(statistics.stdev(b) / statistics.mean(b) for b in self.brackets)
+        return spread * 100 * 1.2533 / runs**0.5
 
 
 def bench_overhead(sample: str, runs: int = 10, repeats: int = 3) -> Figure:
@@ -188,7 +196,9 @@ def bench_stability(sample: str = "heavy_deps", repeats: int = 5) -> Figure:
                   cv(medians) <= 5,
                   f"medians: {listed} ms. The bare import's median, just before and after each: "
                   f"CV {cv(floors):.1f}% ({floor_listed} ms). The init median ÷ that floor, "
-                  f"which takes the machine's drift out: CV {cv(relative):.1f}%")  # fmt: skip
+                  f"which takes the machine's drift out: CV {cv(relative):.1f}%. The floor's "
+                  f"sample-to-sample spread alone gives a median of 10 a CV of "
+                  f"{floor.median_cv_floor(10):.1f}%")  # fmt: skip
 
 
 # -- 4 and 5: the local sweep ---------------------------------------------------------------------
