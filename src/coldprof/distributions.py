@@ -271,11 +271,9 @@ def walk_files(root: Path) -> Iterable[Path]:
     return map(Path, walk_file_paths(root))
 
 
-def walk_file_paths(root: Path, skip_dist_info: bool = False) -> Iterable[str]:
+def walk_file_paths(root: Path) -> Iterable[str]:
     """Every file below ``root``, as normalized path strings (cheaper for big packages)."""
-    for directory, dirs, files in os.walk(root):
-        if skip_dist_info:
-            dirs[:] = [d for d in dirs if not d.endswith(".dist-info")]
+    for directory, _, files in os.walk(root):
         for name in files:
             yield os.path.normpath(os.path.join(directory, name))
 
