@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLES := minimal boto3_client heavy_deps lazy_deps
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench clean bytecode
+.PHONY: demo test test-python lint bench clean bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,17 @@ demo: $(VENV)/.installed bytecode
 test: $(VENV)/.installed-test bytecode
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The measurement path again under another interpreter (Lambda runs 3.10 to 3.13), in a venv of
+# its own: `make test-python PY=python3.12`. The advisor traces with sys.monitoring from 3.12 on.
+PY ?= python3.12
+PY_VENV = .venv-$(notdir $(PY))
+PY_TESTS ?= tests/test_analyze.py tests/test_advisor.py tests/test_environment.py tests/test_importtime.py
+test-python:
+	@[ -x $(PY_VENV)/bin/python ] || $(PY) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@$(PY_VENV)/bin/python -m compileall -q src/coldprof > /dev/null
+	$(PY_VENV)/bin/python -m pytest $(PYTEST_ARGS) $(PY_TESTS)
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
@@ -64,4 +75,4 @@ bench: $(VENV)/.installed-test bytecode
 	$(BIN)/python benchmarks/run.py --output reports/benchmarks.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-python3.* .pytest_cache .mypy_cache .ruff_cache
