@@ -199,3 +199,26 @@ def test_function_files_are_what_no_record_claims(tmp_path: Path) -> None:
     attribution = Attribution(tmp_path, [], runtime)
     found = sorted(os.path.relpath(f, tmp_path) for f in attribution.function_files())
     assert found == ["helpers/util.py", "lambda_function.py"]
+
+
+def test_zipped_sizes_are_remembered_and_forgotten_when_unused(tmp_path: Path) -> None:
+    import json
+
+    from coldprof.distributions import SizeCache
+
+    used, unused = tmp_path / "used.py", tmp_path / "unused.py"
+    used.write_text("x = 1\n" * 1000)
+    unused.write_text("y = 2\n" * 1000)
+    store = tmp_path / "sizes.json"
+    first = SizeCache(store, today=100)
+    sizes = {f: first.zipped_size(f, f.stat()) for f in (used, unused)}
+    first.save()
+    assert sizes[used] < used.stat().st_size  # deflated
+
+    saved = json.loads(store.read_text())
+    saved[str(used)][2] = 7  # a size only the cache knows
+    store.write_text(json.dumps(saved))
+    later = SizeCache(store, today=100 + SizeCache.KEEP_DAYS + 1)
+    assert later.zipped_size(used, used.stat()) == 7  # read back, not recompressed
+    later.save()
+    assert set(json.loads(store.read_text())) == {str(used)}  # the unused one aged out

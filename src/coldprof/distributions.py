@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import sysconfig
+import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -279,10 +280,18 @@ def walk_file_paths(root: Path) -> Iterable[str]:
 
 
 class SizeCache:
-    """Deflated sizes, remembered per file by (size, mtime) so a big package is compressed once."""
+    """Deflated sizes, remembered per file by (size, mtime) so a big package is compressed once.
 
-    def __init__(self, path: Path | None) -> None:
+    Each entry also keeps the day it was last used; saving drops those unused for KEEP_DAYS, so
+    the file holds the packages in use rather than every file ever measured (reading it is part
+    of every analyze).
+    """
+
+    KEEP_DAYS = 30
+
+    def __init__(self, path: Path | None, today: int | None = None) -> None:
         self.path = path
+        self.today = int(time.time() // 86400) if today is None else today
         self._data: dict[str, list[int]] = {}
         self._dirty = False
         if path is not None and path.is_file():
@@ -294,8 +303,16 @@ class SizeCache:
     def zipped_size(self, file: str | Path, stat: os.stat_result) -> int:
         key = str(file)
         cached = self._data.get(key)
-        if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
-            return cached[2]
+        if (
+            isinstance(cached, list)
+            and len(cached) >= 3
+            and cached[0] == stat.st_size
+            and cached[1] == stat.st_mtime_ns
+        ):
+            if cached[3:] != [self.today]:
+                self._data[key] = [*cached[:3], self.today]
+                self._dirty = True
+            return int(cached[2])
         compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
         size = 0
         with open(file, "rb") as handle:
@@ -304,16 +321,22 @@ class SizeCache:
         size += len(compressor.flush())
         # zip stores an entry uncompressed when deflate would not shrink it
         size = min(size, stat.st_size) + _ZIP_ENTRY_OVERHEAD + 2 * len(os.path.basename(key))
-        self._data[key] = [stat.st_size, stat.st_mtime_ns, size]
+        self._data[key] = [stat.st_size, stat.st_mtime_ns, size, self.today]
         self._dirty = True
         return size
 
     def save(self) -> None:
         if self.path is None or not self._dirty:
             return
+        oldest = self.today - self.KEEP_DAYS
+        kept = {
+            key: entry
+            for key, entry in self._data.items()
+            if isinstance(entry, list) and len(entry) == 4 and entry[3] >= oldest
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._data))
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # two analyses may save at once
+        tmp.write_text(json.dumps(kept))
         tmp.replace(self.path)
 
 
