@@ -219,3 +219,32 @@ def test_icicle_boxes_nest_children_inside_their_parent(analyzed: AnalyzeResult)
     parent, child = by_module["slowdep"], by_module["basedep"]
     assert child.depth == parent.depth + 1
     assert parent.start <= child.start and child.start + child.width <= parent.start + parent.width
+
+
+@pytest.mark.parametrize(
+    ("penalty", "within_noise", "shipped", "expected"),
+    [
+        (None, False, True, "bytecode shipped (penalty not measured)"),
+        (412.5, False, True, "bytecode shipped (412.5 ms more without it)"),
+        (-3.2, True, True, "bytecode shipped (no measurable saving: -3.2 ms, within the runs'"),
+        (1.5, True, False, "bytecode NOT shipped (no measurable cost: 1.5 ms, within the runs'"),
+    ],
+)
+def test_the_headline_reads_the_bytecode_penalty_plainly(
+    penalty: float | None, within_noise: bool, shipped: bool, expected: str
+) -> None:
+    from factories import result
+
+    base = result([dependency("slowdep", [20.0, 22.0])], [100.0, 110.0])
+    package = replace(
+        base.package,
+        has_bytecode=shipped,
+        bytecode_penalty_ms=penalty,
+        bytecode_penalty_within_noise=within_noise,
+    )
+    text = render(
+        replace(base, package=package, discarded_runs=1, discarded_reason="why"), OutputFormat.table
+    )
+    assert expected in text
+    assert "2 cold starts (+1 not counted: why)" in text
+    assert "10 files;" in text

@@ -58,10 +58,12 @@ def headline(result: AnalyzeResult) -> list[str]:
     else:
         penalty = f"{ms(p.bytecode_penalty_ms)} ms more without it"
         if p.bytecode_penalty_within_noise:
-            penalty += ", within the runs' noise"
+            # A difference the main runs' own spread covers, often a negative one: say so first.
+            none = "no measurable saving" if p.has_bytecode else "no measurable cost"
+            penalty = f"{none}: {ms(p.bytecode_penalty_ms)} ms, within the runs' noise"
     lines.append(
         f"package: {size(p.unzipped_bytes)} unzipped, {size(p.zipped_bytes)} zipped, "
-        f"{p.files} files; "
+        f"{p.files} file{'' if p.files == 1 else 's'}; "
         f"bytecode {'shipped' if p.has_bytecode else 'NOT shipped'} ({penalty})"
     )
     lines.extend(f"warning: {w}" for w in p.warnings)
