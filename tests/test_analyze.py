@@ -165,6 +165,11 @@ def test_bytecode_penalty_is_measured_for_a_package_without_pyc(make_function) -
     assert result.package.bytecode_penalty_ms > 30, result.package
     assert result.package.bytecode_penalty_within_noise is False
     assert any("bytecode" in w for w in result.package.warnings)
+    # The compiled copy records its task root, so the cache can drop it once the function is gone.
+    from coldprof.package import PYCACHE_SOURCE, cache_root
+
+    recorded = {p.read_text() for p in (cache_root() / "pycache").glob(f"*/{PYCACHE_SOURCE}")}
+    assert str(root) in recorded
 
 
 # Each cold start counts itself; the first EVICT of them drop a data file from the page cache

@@ -222,3 +222,41 @@ def test_zipped_sizes_are_remembered_and_forgotten_when_unused(tmp_path: Path) -
     assert later.zipped_size(used, used.stat()) == 7  # read back, not recompressed
     later.save()
     assert set(json.loads(store.read_text())) == {str(used)}  # the unused one aged out
+
+
+def test_the_cache_drops_what_has_not_been_used_for_a_month(tmp_path: Path) -> None:
+    import fcntl
+    import time
+
+    from coldprof.package import CACHE_KEEP_DAYS, PYCACHE_SOURCE, prune_cache
+
+    now = time.time()
+    old = now - (CACHE_KEEP_DAYS + 1) * 86400
+
+    def entry(path: Path, marker: str, content: str = "", mtime: float = now) -> Path:
+        path.mkdir(parents=True)
+        (path / marker).write_text(content)
+        os.utime(path / marker, (mtime, mtime))
+        return path
+
+    cache = tmp_path / "cache"
+    stale = entry(cache / "builds" / "fn-aaaa", "function-files.txt", mtime=old)
+    fresh = entry(cache / "builds" / "fn-bbbb", "function-files.txt")
+    busy = entry(cache / "builds" / "fn-cccc", "function-files.txt", mtime=old)
+    task_root = tmp_path / "fn"
+    task_root.mkdir()
+    kept_bytecode = entry(cache / "pycache" / "k1", PYCACHE_SOURCE, str(task_root))
+    orphan = entry(cache / "pycache" / "k2", PYCACHE_SOURCE, str(tmp_path / "deleted"))
+    unused = entry(cache / "pycache" / "k3", PYCACHE_SOURCE, str(task_root), mtime=old)
+
+    with open(busy.with_suffix(".lock"), "w") as lock:  # another coldprof is building it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        removed = prune_cache(cache, now=now)
+    assert sorted(removed) == sorted([stale, orphan, unused])
+    assert fresh.is_dir() and busy.is_dir() and kept_bytecode.is_dir()
+    assert not stale.exists() and not orphan.exists() and not unused.exists()
+
+    # Once a day at most: a second look the same day does nothing, even with a busy build free.
+    assert prune_cache(cache, now=now + 3600) == []
+    assert busy.is_dir()
+    assert prune_cache(cache, now=now + 86400 + 1) == [busy]

@@ -47,7 +47,14 @@ from .models import (
     PackageSummary,
     SampleStats,
 )
-from .package import cache_root, resolve_function, runtime_dir, task_root_for
+from .package import (
+    PYCACHE_SOURCE,
+    cache_root,
+    prune_cache,
+    resolve_function,
+    runtime_dir,
+    task_root_for,
+)
 from .progress import NoProgress, Progress
 
 if TYPE_CHECKING:
@@ -154,6 +161,7 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     request = replace(request, layers=tuple(Path(os.path.abspath(p)) for p in request.layers))
     payloads = read_events(request.events)
     source = resolve_function(request.path, request.handler)
+    prune_cache(request.cache_dir)  # at most once a day
     if source.needs_build and request.build:
         progress.start(f"building {source.path.name} (pip install -r requirements.txt)")
     task_root = task_root_for(source, build=request.build, cache=request.cache_dir)
@@ -255,6 +263,8 @@ def _bytecode_penalty(
 
     key = hashlib.sha256(str(spec.task_root).encode()).hexdigest()[:16]
     base = (request.cache_dir or cache_root()) / "pycache" / key
+    base.mkdir(parents=True, exist_ok=True)
+    (base / PYCACHE_SOURCE).write_text(str(spec.task_root))  # also marks it used (prune_cache)
     without = base / "without-package"
     _compile_into(without, [s for s in sources if not in_package(s)])
     shipped = bytecode_fraction(spec.task_root, attribution.task_root_files) >= 0.5

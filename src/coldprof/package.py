@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -384,3 +385,82 @@ def _top_level_entries(dist: metadata.Distribution) -> list[str]:
         if Path(str(dist.locate_file(parts[0]))).exists():
             tops.add(parts[0])
     return sorted(tops)
+
+
+# -- keeping the cache bounded -------------------------------------------------------------------
+CACHE_KEEP_DAYS = 30
+PYCACHE_SOURCE = "task-root.txt"  # in each pycache/<key>/: the task root it was compiled for
+_PRUNED_STAMP = "last-pruned"
+
+
+def prune_cache(cache: Path | None = None, now: float | None = None) -> list[Path]:
+    """Remove, at most once a day, builds unused for CACHE_KEEP_DAYS and bytecode compiled for
+    task roots that are gone or unused as long. Returns what it removed.
+
+    A build is in use while its lock is held, and each use rewrites its file list, so a build is
+    only removed under its lock and when that list is old. Bytecode is rebuilt when missing.
+    """
+    root = cache or cache_root()
+    now = time.time() if now is None else now
+    stamp = root / _PRUNED_STAMP
+    with contextlib.suppress(OSError):
+        if now - stamp.stat().st_mtime < 86400:
+            return []
+    try:
+        stamp.touch()
+        os.utime(stamp, (now, now))
+        return _prune(root, now - CACHE_KEEP_DAYS * 86400)
+    except OSError:
+        return []  # a cache coldprof cannot tidy is still a cache: never fail a run over it
+
+
+def _prune(root: Path, oldest: float) -> list[Path]:
+    removed: list[Path] = []
+    builds = root / "builds"
+    for base in sorted(builds.iterdir()) if builds.is_dir() else []:
+        if base.suffix == ".lock" or not base.is_dir():
+            continue
+        if _last_used(base / "function-files.txt", base) >= oldest:
+            continue
+        with _try_locked(base.with_suffix(".lock")) as locked:
+            if locked and _last_used(base / "function-files.txt", base) < oldest:
+                shutil.rmtree(base, ignore_errors=True)
+                removed.append(base)
+    pycache = root / "pycache"
+    for compiled in sorted(pycache.iterdir()) if pycache.is_dir() else []:
+        try:
+            task_root = Path((compiled / PYCACHE_SOURCE).read_text().strip())
+        except OSError:
+            task_root = None  # compiled before the task root was recorded: age decides
+        gone = task_root is not None and not task_root.is_dir()
+        if gone or _last_used(compiled / PYCACHE_SOURCE, compiled) < oldest:
+            shutil.rmtree(compiled, ignore_errors=True)
+            removed.append(compiled)
+    return removed
+
+
+def _last_used(path: Path, fallback: Path) -> float:
+    for candidate in (path, fallback):
+        with contextlib.suppress(OSError):
+            return candidate.stat().st_mtime
+    return 0.0
+
+
+@contextlib.contextmanager
+def _try_locked(lock_path: Path) -> Iterator[bool]:
+    """Like _locked, without waiting: yields whether the lock was taken."""
+    try:
+        handle = open(lock_path, "w")
+    except OSError:
+        yield False
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
