@@ -56,8 +56,9 @@ demo: $(VENV)/.installed bytecode
 test: $(VENV)/.installed-test bytecode
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The measurement path again under another interpreter (Lambda runs 3.10 to 3.13), in a venv of
-# its own: `make test-python PY=python3.12`. The advisor traces with sys.monitoring from 3.12 on.
+# The measurement path again under another interpreter (Lambda's Python runtimes reach 3.14), in a
+# venv of its own: `make test-python PY=python3.12`. The advisor traces with sys.monitoring from
+# 3.12 on.
 PY ?= python3.12
 PY_VENV = .venv-$(notdir $(PY))
 PY_TESTS ?= tests/test_analyze.py tests/test_advisor.py tests/test_environment.py tests/test_importtime.py
