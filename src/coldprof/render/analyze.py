@@ -85,7 +85,7 @@ def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
     hidden = len(result.dependencies) - len(rows)
     if hidden > 0:
         out += f"({hidden} more; --top 0 shows all)\n"
-    if result.extras.get("advisor"):
+    if result.extras.get(ADVISOR_KEY):
         out += "\n" + "\n".join(advisor_section(result, markdown=False)) + "\n"
     return out
 
@@ -106,7 +106,7 @@ def markdown(result: AnalyzeResult, top: int | None = None, **_options: Any) -> 
         tabulate(rows, headers=DEPENDENCY_HEADERS, tablefmt="github", disable_numparse=True),
         "",
     ]
-    if result.extras.get("advisor"):
+    if result.extras.get(ADVISOR_KEY):
         lines += [*advisor_section(result, markdown=True), ""]
     return "\n".join(lines)
 
