@@ -12,7 +12,6 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
 from stat import S_ISREG
 
@@ -119,6 +118,103 @@ def _is_under(path: str | Path, root: str | Path) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
+@dataclass(frozen=True)
+class ModuleLocation:
+    """Where a module would be loaded from: its file, or the folders of a package's submodules."""
+
+    origin: str | None  # None for a namespace package
+    search_locations: tuple[str, ...] = ()  # a package's folders; empty for a plain module
+
+
+class ModuleFinder:
+    """Finds a module's file the way the path-based import system would, from the filesystem alone.
+
+    importlib's PathFinder cannot be used for the function's modules: for a folder without
+    ``__init__.py`` inside a regular package (flask/sansio) it builds a namespace path that looks
+    the parent package up in *this* process's ``sys.modules``, and raises KeyError because
+    coldprof never imported the function's packages (and must not). This mirrors FileFinder's
+    order instead: in each folder, a package with an ``__init__`` wins, then a module file
+    (extension, source, sourceless bytecode), then the folder as a namespace portion; a namespace
+    package gathers its portions from every folder on the path. Extension modules are matched by
+    any ABI tag, since the target interpreter may not be the one coldprof runs on.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[str, _Folder | None] = {}
+
+    def _folder(self, path: str) -> _Folder | None:
+        if path not in self._folders:
+            self._folders[path] = _Folder.read(path)
+        return self._folders[path]
+
+    def _module_file(self, folder: str, stem: str) -> str | None:
+        listing = self._folder(folder)
+        name = listing.module_file(stem) if listing else None
+        return os.path.join(folder, name) if name else None
+
+    def find(self, name: str, path: Iterable[str]) -> ModuleLocation | None:
+        """Where the module ``name`` (one component, no dots) is found along ``path``."""
+        portions: list[str] = []
+        for entry in path:
+            folder = self._folder(entry)
+            if folder is None:
+                continue
+            candidate = os.path.join(entry, name)
+            is_package_dir = name in folder.folders
+            if is_package_dir:
+                init = self._module_file(candidate, "__init__")
+                if init is not None:
+                    return ModuleLocation(init, (candidate,))
+            module = folder.module_file(name)
+            if module is not None:
+                return ModuleLocation(os.path.join(entry, module))
+            if is_package_dir:
+                portions.append(candidate)
+        if portions:
+            return ModuleLocation(None, tuple(portions))
+        return None
+
+
+@dataclass(frozen=True)
+class _Folder:
+    """One folder's entries, read once: its subfolders and its importable files by stem."""
+
+    folders: frozenset[str]
+    files: frozenset[str]
+    extensions: dict[str, str]  # stem -> file name of an extension module (any ABI tag)
+
+    @classmethod
+    def read(cls, path: str) -> _Folder | None:
+        folders: set[str] = set()
+        files: set[str] = set()
+        extensions: dict[str, str] = {}
+        try:
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if is_dir:
+                        folders.add(entry.name)
+                        continue
+                    files.add(entry.name)
+                    if entry.name.endswith(".so"):
+                        stem = entry.name.split(".", 1)[0]
+                        extensions[stem] = min(extensions.get(stem, entry.name), entry.name)
+        except OSError:
+            return None
+        return cls(frozenset(folders), frozenset(files), extensions)
+
+    def module_file(self, stem: str) -> str | None:
+        if stem in self.extensions:
+            return self.extensions[stem]
+        for suffix in (".py", ".pyc"):
+            if stem + suffix in self.files:
+                return stem + suffix
+        return None
+
+
 @dataclass
 class Attribution:
     """Maps module names to dependencies the way Lambda's sys.path would load them."""
@@ -151,7 +247,9 @@ class Attribution:
             str(self.runtime_dir),
             *map(str, self._stdlib),
         ]
-        self._specs: dict[str, ModuleSpec | None] = {}
+        self._search_path = [os.path.normpath(p) for p in self._search_path]
+        self._specs: dict[str, ModuleLocation | None] = {}
+        self._finder = ModuleFinder()
         self._cache: dict[str, DependencyRef] = {}
 
     @property
@@ -165,34 +263,30 @@ class Attribution:
             return Path(spec.origin)
         return None
 
-    def _spec(self, module: str) -> ModuleSpec | None:
+    def _spec(self, module: str) -> ModuleLocation | None:
         if module in self._specs:
             return self._specs[module]
-        spec: ModuleSpec | None = None
-        parent, _, _ = module.rpartition(".")
-        try:
-            if not parent:
-                spec = PathFinder.find_spec(module, self._search_path)
-            else:
-                parent_spec = self._spec(parent)
-                locations = parent_spec.submodule_search_locations if parent_spec else None
-                if locations:
-                    spec = PathFinder.find_spec(module, list(locations))
-        except (ImportError, ValueError, OSError):
-            spec = None
+        parent, _, tail = module.rpartition(".")
+        spec: ModuleLocation | None = None
+        if not parent:
+            spec = self._finder.find(tail, self._search_path)
+        else:
+            parent_spec = self._spec(parent)
+            if parent_spec is not None and parent_spec.search_locations:
+                spec = self._finder.find(tail, parent_spec.search_locations)
         self._specs[module] = spec
         return spec
 
-    def _file_of(self, spec: ModuleSpec) -> Path | None:
-        if spec.origin and spec.origin not in ("built-in", "frozen", "namespace"):
-            return Path(os.path.normpath(spec.origin))
-        for location in spec.submodule_search_locations or []:
-            root = Path(os.path.normpath(location))
+    def _file_of(self, spec: ModuleLocation) -> Path | None:
+        if spec.origin is not None:
+            return Path(spec.origin)
+        for location in spec.search_locations:
+            root = Path(location)
             for file in self._by_file:
                 if _is_under(file, root):
                     return Path(file)
-        locations = list(spec.submodule_search_locations or [])
-        return Path(os.path.normpath(locations[0])) / "__init__.py" if locations else None
+        locations = spec.search_locations
+        return Path(locations[0]) / "__init__.py" if locations else None
 
     def _ref_for_file(self, file: Path) -> DependencyRef | None:
         dist = self._by_file.get(str(file))
