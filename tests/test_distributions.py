@@ -1,4 +1,4 @@
-"""Attribution of the function's modules: found from paths and RECORD, never from coldprof's imports."""
+"""Attribution of the function's modules: from paths and RECORD, never from coldprof's imports."""
 
 from __future__ import annotations
 
@@ -79,7 +79,9 @@ def test_analyze_a_function_with_a_namespace_portion_exits_0(tmp_path: Path) -> 
     (fn / "a" / "ns").mkdir(parents=True)
     (fn / "a" / "__init__.py").write_text("")
     (fn / "a" / "ns" / "mod.py").write_text("X = 1\n")
-    (fn / "app.py").write_text("import a.ns.mod\n\ndef lambda_handler(event, context):\n    return 1\n")
+    (fn / "app.py").write_text(
+        "import a.ns.mod\n\ndef lambda_handler(event, context):\n    return 1\n"
+    )
 
     done = subprocess.run(
         coldprof_cmd("analyze", str(fn), "--runs", "2", "--bytecode-runs", "0", "--format", "json"),
