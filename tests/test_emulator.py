@@ -101,7 +101,7 @@ def report_of(log: str) -> InvokeReport:
 PID_HANDLER = """
 import os
 def handler(event, context):
-    return {"pid": os.getpid(), "env": os.environ.get("X"), "memory": context.memory_limit_in_mb}
+    return {"pid": os.getpid(), "env": os.environ.get("XX"), "memory": context.memory_limit_in_mb}
 """
 
 
@@ -154,7 +154,7 @@ def test_create_active_cold_warm_update_cold(lam: Any) -> None:
 
     before = lam.get_function_configuration(FunctionName=name)["RevisionId"]
     updated = lam.update_function_configuration(
-        FunctionName=name, Environment={"Variables": {"X": "1"}}
+        FunctionName=name, Environment={"Variables": {"XX": "1"}}
     )
     assert updated["LastUpdateStatus"] == "InProgress"
     with pytest.raises(lam.exceptions.ResourceConflictException):
@@ -162,7 +162,7 @@ def test_create_active_cold_warm_update_cold(lam: Any) -> None:
     lam.get_waiter("function_updated_v2").wait(FunctionName=name)
     after = lam.get_function_configuration(FunctionName=name)
     assert after["RevisionId"] != before
-    assert after["Environment"] == {"Variables": {"X": "1"}}
+    assert after["Environment"] == {"Variables": {"XX": "1"}}
 
     again, again_log, _ = invoke(lam, name)
     assert again["env"] == "1"

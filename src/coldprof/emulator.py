@@ -42,6 +42,7 @@ from .environment import (
     InvokeOutcome,
     exit_reason,
 )
+from .emulator_guard import check_request
 from .errors import UsageError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -114,6 +115,7 @@ class EmulatorOptions:
     init_limit_s: float = INIT_LIMIT_S
     cgroups: bool = True  # False: never touch cgroups (CPU unlimited, memory by watchdog)
     python: str = sys.executable
+    require_auth: bool = True  # refuse requests without a SigV4 signature (emulator_guard)
 
 
 # -- errors, shaped as Lambda shapes them ---------------------------------------------------------
@@ -123,6 +125,8 @@ _STATUS = {
     "ResourceNotFoundException": 404,
     "ResourceConflictException": 409,
     "PreconditionFailedException": 412,
+    "AccessDeniedException": 403,
+    "MissingAuthenticationTokenException": 403,
     "RequestTooLargeException": 413,
     "UnsupportedMediaTypeException": 415,
     "ServiceException": 500,
@@ -996,9 +1000,11 @@ class Emulator:
             raise ApiError("ServiceException", "the emulator is shutting down")
         try:
             init = env.start()
-        except OSError as e:
-            self._kill(entry)
-            raise ApiError("ServiceException", f"could not start the runtime: {e}") from e
+        except BaseException as e:
+            self._kill(entry)  # its Runtime API socket, thread and scratch folder go with it
+            if isinstance(e, (OSError, ValueError)):
+                raise ApiError("ServiceException", f"could not start the runtime: {e}") from e
+            raise
         if self._closed:
             self._kill(entry)
         for problem in limits.problems:
@@ -1314,10 +1320,18 @@ def _environment(value: object) -> dict[str, str]:
             "variables you have provided contains reserved keys that are currently not supported "
             f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
         )
-    for key in variables:
-        if not isinstance(key, str) or not re.fullmatch(r"[a-zA-Z]\w*", key):
-            raise _invalid(f"Environment variable name {key!r} is not valid")
-    result = {str(k): str(v) for k, v in variables.items()}
+    for key, value in variables.items():
+        # Lambda's key pattern, from its API reference: [a-zA-Z]([a-zA-Z0-9_])+
+        if not isinstance(key, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]+", key):
+            raise _invalid(
+                f"Environment variable name {key!r} must match [a-zA-Z]([a-zA-Z0-9_])+"
+            )
+        # Values are never echoed: they may be secrets.
+        if not isinstance(value, str):
+            raise _invalid(f"Environment variable {key} must have a string value")
+        if "\0" in value:
+            raise _invalid(f"Environment variable {key} has a NUL character in its value")
+    result = dict(variables)
     size = sum(len(k.encode()) + len(v.encode()) for k, v in result.items())
     if size > MAX_ENV_BYTES:
         raise _invalid(
@@ -1412,6 +1426,7 @@ class Request:
     query: Mapping[str, str]
     headers: Mapping[str, str]  # lower-cased names
     body: bytes
+    port: int = 0  # the port it arrived on: the only one a Host header may name
 
 
 def dispatch(emulator: Emulator, request: Request) -> Response:
@@ -1435,6 +1450,7 @@ def _route(emulator: Emulator, request: Request) -> Response:
         match = pattern.match(request.path)
         if match is None or method != request.method:
             continue
+        _check(emulator, request, operation)
         ref = parse_function_ref(unquote(match["fn"])) if "fn" in match.groupdict() else None
         if ref is not None and ref.region is None:
             ref = replace(ref, region=_signing_region(request.headers))
@@ -1462,10 +1478,24 @@ def _route(emulator: Emulator, request: Request) -> Response:
         if operation == "PublishVersion":
             return emulator.publish_version(ref, body)
         return emulator.list_versions(ref, request.query)
+    _check(emulator, request, "")
     raise ApiError(
         "UnknownOperationException",
         f"the coldprof emulator does not implement {request.method} {request.path}",
     )
+
+
+def _check(emulator: Emulator, request: Request, operation: str) -> None:
+    refusal = check_request(
+        operation,
+        request.method,
+        request.headers,
+        request.body,
+        request.port,
+        emulator.options.require_auth,
+    )
+    if refusal is not None:
+        raise ApiError(refusal.code, refusal.message)
 
 
 def _json_body(body: bytes) -> dict[str, Any]:
@@ -1515,7 +1545,8 @@ def _make_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             split = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
             headers = {k.lower(): v for k, v in self.headers.items()}
-            request = Request(self.command, split.path, query, headers, body)
+            port = int(getattr(self.server, "server_port", 0))
+            request = Request(self.command, split.path, query, headers, body, port)
             try:
                 response = dispatch(emulator, request)
             except Exception as e:  # noqa: BLE001 - one bad request must not kill the server
@@ -1558,6 +1589,7 @@ class LocalLambda:
         cgroups: bool = True,
         on_log: Callable[[str], None] | None = None,
         runtime_dir: Path | None = None,
+        require_auth: bool = True,
     ) -> None:
         self.options = EmulatorOptions(
             host=host,
@@ -1568,6 +1600,7 @@ class LocalLambda:
             update_seconds=update_seconds,
             init_limit_s=init_limit_s,
             cgroups=cgroups,
+            require_auth=require_auth,
         )
         self.on_log = on_log
         self._runtime_dir = runtime_dir

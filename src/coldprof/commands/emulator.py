@@ -50,6 +50,14 @@ def emulator(
             help="How long a new function stays Pending and an update InProgress.",
         ),
     ] = 0.05,  # emulator.DEFAULT_UPDATE_SECONDS, not imported here to keep --help fast
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Serve requests that carry no SigV4 signature (curl). AWS SDKs always sign, "
+            "even with dummy keys.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the Lambda API (2015-03-31) locally: real cold starts, CPU per memory size.
 
@@ -73,6 +81,7 @@ def emulator(
         allow_remote=allow_remote,
         update_seconds=update_seconds,
         on_log=log,
+        require_auth=not no_auth,
     )
     try:
         url = local.start()
