@@ -32,6 +32,7 @@ from .archive import (
     remove_tree,
 )
 from .cgroups import Cgroups, EnvironmentLimits, LimitSupport
+from .emulator_guard import check_request
 from .environment import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,
@@ -42,7 +43,6 @@ from .environment import (
     InvokeOutcome,
     exit_reason,
 )
-from .emulator_guard import check_request
 from .errors import UsageError
 
 DEFAULT_HOST = "127.0.0.1"
