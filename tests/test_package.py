@@ -228,13 +228,13 @@ def test_the_cache_drops_what_has_not_been_used_for_a_month(tmp_path: Path) -> N
     import fcntl
     import time
 
-    from coldprof.package import CACHE_KEEP_DAYS, PYCACHE_SOURCE, prune_cache
+    from coldprof.package import CACHE_KEEP_DAYS, PYCACHE_SOURCE, mark_cache_entry, prune_cache
 
     now = time.time()
     old = now - (CACHE_KEEP_DAYS + 1) * 86400
 
     def entry(path: Path, marker: str, content: str = "", mtime: float = now) -> Path:
-        path.mkdir(parents=True)
+        mark_cache_entry(path)
         (path / marker).write_text(content)
         os.utime(path / marker, (mtime, mtime))
         return path

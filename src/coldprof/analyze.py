@@ -50,6 +50,7 @@ from .models import (
 from .package import (
     PYCACHE_SOURCE,
     cache_root,
+    mark_cache_entry,
     prune_cache,
     resolve_function,
     runtime_dir,
@@ -263,7 +264,7 @@ def _bytecode_penalty(
 
     key = hashlib.sha256(str(spec.task_root).encode()).hexdigest()[:16]
     base = (request.cache_dir or cache_root()) / "pycache" / key
-    base.mkdir(parents=True, exist_ok=True)
+    mark_cache_entry(base)
     (base / PYCACHE_SOURCE).write_text(str(spec.task_root))  # also marks it used (prune_cache)
     without = base / "without-package"
     _compile_into(without, [s for s in sources if not in_package(s)])
@@ -271,11 +272,25 @@ def _bytecode_penalty(
     if shipped:
         compare_to = without
     else:
-        compare_to = base / "with-package"
-        if compare_to.exists():
-            shutil.rmtree(compare_to)
-        shutil.copytree(without, compare_to, symlinks=True)
+        # This run's own copy: another analysis of the same function may be using its own.
+        compare_to = Path(tempfile.mkdtemp(prefix="with-package-", dir=base))
+        shutil.copytree(without, compare_to, symlinks=True, dirs_exist_ok=True)
         _compile_into(compare_to, [s for s in sources if in_package(s)])
+    try:
+        return _bytecode_runs(spec, starts, compare_to, shipped, request, progress)
+    finally:
+        if compare_to != without:
+            shutil.rmtree(compare_to, ignore_errors=True)
+
+
+def _bytecode_runs(
+    spec: EnvironmentSpec,
+    starts: Sequence[ColdStart],
+    compare_to: Path,
+    shipped: bool,
+    request: AnalyzeRequest,
+    progress: Progress,
+) -> tuple[float, bool] | None:
     samples: list[float] = []
     warmups = 0
     while len(samples) < request.bytecode_runs:

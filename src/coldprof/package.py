@@ -42,6 +42,31 @@ def cache_root() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "coldprof"
 
 
+# In every cache entry coldprof makes: pruning removes only what carries it, so a cache folder
+# that also holds the user's own files (COLDPROF_CACHE_DIR=~/work) never loses one of them.
+CACHE_MARKER = ".coldprof-entry"
+_CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# coldprof's cache: safe to delete.\n"
+
+
+def mark_cache_entry(entry: Path) -> None:
+    """Mark ``entry`` (a folder) as coldprof's own, and tag the cache root for backup tools."""
+    entry.mkdir(parents=True, exist_ok=True)
+    (entry / CACHE_MARKER).touch()
+    tag = entry.parent.parent / "CACHEDIR.TAG"  # <root>/<kind>/<entry>
+    if not tag.exists():
+        with contextlib.suppress(OSError):
+            tag.write_text(_CACHEDIR_TAG)
+
+
+def lock_path(entry: Path) -> Path:
+    """The lock beside a cache entry: the entry's whole name plus .lock (names may hold dots)."""
+    return entry.parent / f"{entry.name}.lock"
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "function"
+
+
 @contextlib.contextmanager
 def _locked(lock_path: Path) -> Iterator[None]:
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,24 +242,43 @@ def build_package(
     target = target or BuildTarget()
     requirements = source.requirements
     assert requirements is not None
-    digest = hashlib.sha256(requirements.read_bytes() + target.key.encode()).hexdigest()[:16]
-    base = (cache or cache_root()) / "builds" / f"{source.path.name}-{digest}"
+    # Keyed by the folder's resolved path too: two functions in folders of the same name (a/fn,
+    # b/fn) must never share a build, or each would measure the other's code.
+    key = f"{source.path.resolve()}\0{target.key}\0".encode() + requirements.read_bytes()
+    digest = hashlib.sha256(key).hexdigest()[:16]
+    base = (cache or cache_root()) / "builds" / f"{_safe_name(source.path.name)}-{digest}"
     root = base / "package"
     manifest = base / "function-files.txt"
-    with _locked(base.with_suffix(".lock")):
+    with _locked(lock_path(base)):
         if not (base / "deps-complete").exists():
             _pip_install(requirements, base, target, log)
-        for line in manifest.read_text().splitlines() if manifest.exists() else []:
+        mark_cache_entry(base)
+        wanted = [str(relative) for relative in _function_files(source.path)]
+        previous = manifest.read_text().splitlines() if manifest.exists() else []
+        for line in set(previous) - set(wanted):
             with contextlib.suppress(FileNotFoundError):
                 (root / line).unlink()
-        copied = []
-        for relative in _function_files(source.path):
-            destination = root / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source.path / relative, destination)
-            copied.append(str(relative))
-        manifest.write_text("\n".join(copied))
+        for relative in wanted:
+            _update_file(source.path / relative, root / relative)
+        manifest.write_text("\n".join(wanted))
     return root
+
+
+def _update_file(source: Path, destination: Path) -> None:
+    """Copy ``source`` over ``destination`` unless it is already there, by an atomic rename.
+
+    Another analysis of the same function may be running from this build: it must never see a
+    file missing or half written.
+    """
+    stat = source.stat()
+    with contextlib.suppress(OSError):
+        there = destination.stat()
+        if (there.st_size, there.st_mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
+    shutil.copy2(source, staging)
+    os.replace(staging, destination)
 
 
 def _pip_install(
@@ -418,16 +462,18 @@ def _prune(root: Path, oldest: float) -> list[Path]:
     removed: list[Path] = []
     builds = root / "builds"
     for base in sorted(builds.iterdir()) if builds.is_dir() else []:
-        if base.suffix == ".lock" or not base.is_dir():
+        if not base.is_dir() or not (base / CACHE_MARKER).is_file():
             continue
         if _last_used(base / "function-files.txt", base) >= oldest:
             continue
-        with _try_locked(base.with_suffix(".lock")) as locked:
+        with _try_locked(lock_path(base)) as locked:
             if locked and _last_used(base / "function-files.txt", base) < oldest:
                 shutil.rmtree(base, ignore_errors=True)
                 removed.append(base)
     pycache = root / "pycache"
     for compiled in sorted(pycache.iterdir()) if pycache.is_dir() else []:
+        if not compiled.is_dir() or not (compiled / CACHE_MARKER).is_file():
+            continue
         try:
             task_root = Path((compiled / PYCACHE_SOURCE).read_text().strip())
         except OSError:
