@@ -39,6 +39,7 @@ from .environment import (
     layer_paths,
 )
 from .errors import FunctionInitError, UsageError
+from .function_tree import check_function_tree
 from .models import (
     AnalyzeResult,
     DependencyCost,
@@ -89,6 +90,7 @@ class AnalyzeRequest:
     cache_dir: Path | None = None
     events: tuple[Path, ...] = ()  # the lazy-import advisor: invoke these after a traced init
     verify: bool = False  # ... and measure a copy with the deferrable imports deferred
+    follow_symlinks: bool = False  # package what links leaving the folder point at
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     request = replace(request, layers=tuple(Path(os.path.abspath(p)) for p in request.layers))
     payloads = read_events(request.events)
     source = resolve_function(request.path, request.handler)
+    check_function_tree(source.path, request.follow_symlinks)
     prune_cache(request.cache_dir)  # at most once a day
     if source.needs_build and request.build:
         progress.start(f"building {source.path.name} (pip install -r requirements.txt)")

@@ -128,6 +128,13 @@ EnvOption = Annotated[
     list[str] | None,
     typer.Option("--env", help="KEY=VALUE for the function's environment; repeatable."),
 ]
+FollowSymlinksOption = Annotated[
+    bool,
+    typer.Option(
+        "--follow-symlinks",
+        help="Package what symlinks that leave the function folder point at (refused otherwise).",
+    ),
+]
 InitLimitOption = Annotated[
     float, typer.Option(min=0.1, help="Seconds init may take (Lambda's is 10).")
 ]
@@ -149,6 +156,7 @@ def analyze(
     build: BuildOption = True,
     layer: LayerOption = None,
     env: EnvOption = None,
+    follow_symlinks: FollowSymlinksOption = False,
     bytecode_runs: Annotated[
         int,
         typer.Option(
@@ -203,6 +211,7 @@ def analyze(
             init_limit_s=init_limit,
             events=tuple(event or ()),
             verify=verify,
+            follow_symlinks=follow_symlinks,
         )
         progress = make_progress(fmt or OutputFormat.table, output)
         try:

@@ -220,7 +220,9 @@ class BuildTarget:
 
 
 def _function_files(path: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(path):
+    # Links are followed, as zip -r follows them: function_tree refused loops and, unless asked,
+    # links that leave the folder.
+    for root, dirs, files in os.walk(path, followlinks=True):
         dirs[:] = [
             d for d in dirs if d not in _SKIP_DIRS and not (Path(root) / d / "pyvenv.cfg").exists()
         ]

@@ -79,6 +79,7 @@ class RemoteRequest:
     architecture: str = "x86_64"
     runtime: str | None = None
     handler: str | None = None
+    follow_symlinks: bool = False  # deploy what links leaving the folder point at
 
     def validate(self) -> None:
         if not self.arns and not self.paths:
@@ -1295,9 +1296,11 @@ def _caveat(n: int, groups: int, distinct_x: int, controls_for: str, no_fit: boo
 def _plan_deploy(path: Path, request: RemoteRequest, progress: Progress) -> DeployPlan:
     """Resolve and build the function for Lambda's platform, then zip it."""
     from .distributions import walk_files
+    from .function_tree import check_function_tree
     from .package import BuildTarget, resolve_function, task_root_for
 
     source = resolve_function(path, request.handler)
+    check_function_tree(source.path, request.follow_symlinks)
     runtime = request.runtime or f"python{sys.version_info[0]}.{sys.version_info[1]}"
     python_version = runtime.removeprefix("python")
     if request.local:

@@ -12,6 +12,7 @@ import typer
 from ..cli import (
     BuildOption,
     EnvOption,
+    FollowSymlinksOption,
     FormatOption,
     HandlerOption,
     InitLimitOption,
@@ -129,6 +130,7 @@ def audit(
     build: BuildOption = True,
     layer: LayerOption = None,
     env: EnvOption = None,
+    follow_symlinks: FollowSymlinksOption = False,
     bytecode_runs: Annotated[
         int,
         typer.Option(min=0, help="Cold starts to measure the no-bytecode penalty (0 skips it)."),
@@ -212,6 +214,7 @@ def audit(
             bytecode_runs=bytecode_runs,
             init_limit_s=init_limit,
             events=tuple(event or ()),
+            follow_symlinks=follow_symlinks,
         )
         if fail_on_deferrable_ms is not None and not request.events:
             raise UsageError(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from ..cli import FormatOption, OutputOption, app, emit, fail, make_progress
+from ..cli import FollowSymlinksOption, FormatOption, OutputOption, app, emit, fail, make_progress
 from ..errors import EXIT_FAILED, ColdprofError, UsageError
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ def remote(
         str | None,
         typer.Option(help="module.function for deployed directories (default: discovered)."),
     ] = None,
+    follow_symlinks: FollowSymlinksOption = False,
     yes: Annotated[
         bool,
         typer.Option("--yes", "-y", help="Do not ask before invoking functions in real AWS."),
@@ -103,6 +104,7 @@ def remote(
             architecture=architecture,
             runtime=runtime,
             handler=handler,
+            follow_symlinks=follow_symlinks,
         )
         from ..aws import Connection
         from ..render import OutputFormat
