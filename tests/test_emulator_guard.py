@@ -37,11 +37,16 @@ def endpoint() -> Iterator[str]:
         yield url
 
 
-def _zip() -> bytes:
+def _zip_of(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return 1\n")
+        for name, source in files.items():
+            archive.writestr(name, source)
     return buffer.getvalue()
+
+
+def _zip() -> bytes:
+    return _zip_of({"app.py": "def handler(event, context):\n    return 1\n"})
 
 
 def _create_body(name: str) -> bytes:

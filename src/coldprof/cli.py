@@ -278,14 +278,41 @@ def report_event_failures(result: Any) -> None:
 from .commands import audit, emulator, remote, report  # noqa: E402, F401, I001
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread so that every `finally` runs: environments
+    are killed and scratch folders removed before coldprof exits 143 or 129. Not a
+    KeyboardInterrupt, which typer turns into exit 130 whatever the signal was."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(signum)
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+
+
+def _stop_on_signals() -> None:
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+
 def main() -> None:
     """Console entry point."""
     if sys.argv[1:] == ["--version"]:
         # The answer needs no parser: skip building every command's options (about 30 ms).
         print(f"coldprof {__version__}")
         return
+    _stop_on_signals()
     try:
         app()
+    except Stopped as e:
+        typer.echo(f"coldprof: interrupted ({e.signal_name})", err=True)
+        sys.exit(128 + e.signum)
     except KeyboardInterrupt:
         typer.echo("coldprof: interrupted", err=True)
         sys.exit(130)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from .reaper import become_subreaper, kill_environment
 from .runtime_api import Invocation, InvocationOutcome, RuntimeApi
 
 INIT_LIMIT_S = 10.0
@@ -558,12 +559,15 @@ class ExecutionEnvironment:
         self._exited = threading.Event()
         self._scratch = tempfile.TemporaryDirectory(prefix="coldprof-env-")
         self._killed_for: str | None = None
+        self._marker = ""  # NAME=value every process of this environment inherits (reaper.py)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> InitOutcome:
         """Spawn the runtime and wait for the end of init (its first /next) or its failure."""
         self.api.start()
         env = build_env(self.spec, self.api.address, Path(self._scratch.name))
+        self._marker = f"AWS_LAMBDA_RUNTIME_API={env['AWS_LAMBDA_RUNTIME_API']}"
+        become_subreaper()
         if self.spec.trace_file is not None:
             cmd = [self.spec.python, "-s", "-S", "-c", _TRACE_SHIM, self.spec.handler]
         elif self.spec.importtime:
@@ -637,9 +641,9 @@ class ExecutionEnvironment:
 
     def kill(self) -> None:
         """Kill the runtime and everything it started, then release the API and limits."""
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc is not None:
+            # Even when the runtime has exited: what it forked may live on (reaper.py).
+            self._kill_processes()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5)
         self.api.close()
@@ -653,9 +657,17 @@ class ExecutionEnvironment:
     def kill_for(self, reason: str) -> None:
         """Kill from outside (a memory watchdog), remembering why for the invoke's error."""
         self._killed_for = reason
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None:
+            self._kill_processes()
+
+    def _kill_processes(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
+        running = self.proc.poll() is None  # else its pid may already be another process's
+        if self._marker:
+            kill_environment(self.proc.pid if running else None, self._marker)
 
     # -- output ----------------------------------------------------------------------------
     def init_output(self) -> str:

@@ -535,7 +535,7 @@ class SweepInterrupted(KeyboardInterrupt):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread like Ctrl-C so that `finally` blocks run."""
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C so that `finally` blocks run."""
 
 
 # -- signals -------------------------------------------------------------------------------------
@@ -559,7 +559,7 @@ class SignalGuard:
 
     def __enter__(self) -> SignalGuard:
         if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
@@ -603,7 +603,9 @@ class SignalGuard:
 
 
 def _exception_for(signum: int) -> KeyboardInterrupt:
-    return Terminated("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
+    if signum == signal.SIGINT:
+        return KeyboardInterrupt()
+    return Terminated(signal.Signals(signum).name)
 
 
 # -- the run -------------------------------------------------------------------------------------

@@ -200,5 +200,4 @@ def _report_interrupted(functions: tuple[FunctionResult, ...], signal_name: str)
             typer.echo(f"  {function.delete_command}", err=True)
     if unrestored:
         raise typer.Exit(EXIT_FAILED)
-    signum = signal.SIGTERM if signal_name == "SIGTERM" else signal.SIGINT
-    raise typer.Exit(128 + int(signum))
+    raise typer.Exit(128 + int(signal.Signals[signal_name]))
