@@ -56,6 +56,7 @@ from .package import (
     resolve_function,
     runtime_dir,
     task_root_for,
+    writable_cache,
 )
 from .progress import NoProgress, Progress
 
@@ -165,6 +166,9 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     payloads = read_events(request.events)
     source = resolve_function(request.path, request.handler)
     check_function_tree(source.path, request.follow_symlinks)
+    # Before any cold start: a cache that fails to take the sizes afterwards would lose them all.
+    cache, cache_note = writable_cache(request.cache_dir)
+    request = replace(request, cache_dir=cache)
     prune_cache(request.cache_dir)  # at most once a day
     if source.needs_build and request.build:
         progress.start(f"building {source.path.name} (pip install -r requirements.txt)")
@@ -217,6 +221,10 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     )
     if request.events or request.verify:
         result = _advise(result, spec, attribution, payloads, request, progress)
+    if cache_note:
+        result = replace(
+            result, package=replace(result.package, warnings=(*result.package.warnings, cache_note))
+        )
     return result
 
 
@@ -515,6 +523,8 @@ def read_events(paths: Sequence[Path]) -> list[bytes]:
             raise UsageError(f"--event {path}: {e.strerror or e}") from e
         try:
             json.loads(data)
+        except RecursionError as e:
+            raise UsageError(f"--event {path}: JSON nested too deep to read") from e
         except json.JSONDecodeError as e:
             raise UsageError(
                 f"--event {path}: not valid JSON ({e.msg}, line {e.lineno} column {e.colno})"

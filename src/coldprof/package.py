@@ -67,6 +67,30 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "function"
 
 
+def writable_cache(cache: Path | None = None) -> tuple[Path, str | None]:
+    """The cache to use, and a note when it had to be a temporary one.
+
+    Checked by writing to it, not by its permission bits (root ignores them). A cache that
+    cannot be written gives way to a temporary one, removed when coldprof exits, so the run
+    still measures and reports; only what it built is not kept.
+    """
+    root = cache or cache_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-check-"):
+            pass
+    except OSError as e:
+        import atexit
+
+        fallback = Path(tempfile.mkdtemp(prefix="coldprof-cache-"))
+        atexit.register(shutil.rmtree, fallback, ignore_errors=True)
+        return fallback, (
+            f"the cache {root} cannot be written ({e.strerror or e}): this run used a temporary "
+            "cache, so its build will not be reused (set COLDPROF_CACHE_DIR to a writable folder)"
+        )
+    return root, None
+
+
 @contextlib.contextmanager
 def _locked(lock_path: Path) -> Iterator[None]:
     lock_path.parent.mkdir(parents=True, exist_ok=True)

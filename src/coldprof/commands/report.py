@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -59,7 +60,9 @@ def result_from_dict(data: Any, source: str) -> Any:
     if kind is None:
         raise UsageError(f"{source}: not a coldprof result (no kind, dependencies or functions)")
     version = data.get("schema_version", SCHEMA_VERSION)
-    if isinstance(version, int) and version > SCHEMA_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise UsageError(f"{source}: schema_version {version!r} is not one coldprof writes")
+    if version > SCHEMA_VERSION:
         raise UsageError(
             f"{source}: written by a newer coldprof (schema {version}; this one reads up to "
             f"{SCHEMA_VERSION})",
@@ -85,13 +88,59 @@ def load_result(path: Path) -> Any:
         raise UsageError(f"{path}: is a directory, not a saved result") from e
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"{path}: cannot be read ({e})") from e
+    return result_from_dict(parse_json(text, str(path)), str(path))
+
+
+# Deeper than any result coldprof writes (an import tree is a few dozen levels), shallow enough
+# that reading one never exhausts the interpreter's stack.
+MAX_JSON_DEPTH = 200
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise ValueError(f"the number {text} is out of range")
+    return value
+
+
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not a number a coldprof result can hold")
+
+
+def parse_json(text: str, source: str) -> Any:
+    """JSON as coldprof writes it: finite numbers only, nested no deeper than MAX_JSON_DEPTH.
+
+    A NaN that got into a baseline would compare false with everything and pass every audit.
+    """
     import json
 
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=_finite, parse_constant=_no_constants)
+    except RecursionError as e:
+        raise UsageError(f"{source}: JSON nested too deep to be a coldprof result") from e
     except ValueError as e:
-        raise UsageError(f"{path}: not JSON ({e})") from e
-    return result_from_dict(data, str(path))
+        raise UsageError(f"{source}: not JSON coldprof can read ({e})") from e
+    deepest = _depth(data)
+    if deepest > MAX_JSON_DEPTH:
+        raise UsageError(
+            f"{source}: JSON nested {deepest} deep; no coldprof result is (it reads up to "
+            f"{MAX_JSON_DEPTH})"
+        )
+    return data
+
+
+def _depth(data: Any) -> int:
+    """How deep containers nest in ``data``, counted without recursion."""
+    deepest = 0
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth)
+            pending.extend((item, depth + 1) for item in value if isinstance(item, (dict, list)))
+    return deepest
 
 
 @app.command()
