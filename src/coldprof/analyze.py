@@ -38,7 +38,7 @@ from .environment import (
     InitOutcome,
     layer_paths,
 )
-from .errors import FunctionInitError, UsageError
+from .errors import EnvironmentFailure, FunctionInitError, UsageError
 from .function_tree import check_function_tree
 from .models import (
     AnalyzeResult,
@@ -53,6 +53,7 @@ from .package import (
     cache_root,
     mark_cache_entry,
     prune_cache,
+    remove_path,
     resolve_function,
     runtime_dir,
     task_root_for,
@@ -242,12 +243,14 @@ def _compile_into(prefix: Path, sources: Sequence[Path]) -> None:
         for source in sources:
             cfile = importlib.util.cache_from_source(str(source))
             try:
-                if os.path.getmtime(cfile) >= os.path.getmtime(source):
+                if os.path.isfile(cfile) and os.path.getmtime(cfile) >= os.path.getmtime(source):
                     continue
             except OSError:
                 pass
             try:
                 py_compile.compile(str(source), cfile=cfile, doraise=True)
+            except (NotADirectoryError, IsADirectoryError, FileExistsError):
+                raise  # something in the cache is in the way: the caller rebuilds it
             except (py_compile.PyCompileError, OSError):
                 continue  # a file that does not compile costs the same either way
     finally:
@@ -275,22 +278,25 @@ def _bytecode_penalty(
 
     key = hashlib.sha256(str(spec.task_root).encode()).hexdigest()[:16]
     base = (request.cache_dir or cache_root()) / "pycache" / key
-    mark_cache_entry(base)
-    (base / PYCACHE_SOURCE).write_text(str(spec.task_root))  # also marks it used (prune_cache)
-    without = base / "without-package"
-    _compile_into(without, [s for s in sources if not in_package(s)])
     shipped = bytecode_fraction(spec.task_root, attribution.task_root_files) >= 0.5
-    if shipped:
-        compare_to = without
-    else:
-        # This run's own copy: another analysis of the same function may be using its own.
-        compare_to = Path(tempfile.mkdtemp(prefix="with-package-", dir=base))
-        shutil.copytree(without, compare_to, symlinks=True, dirs_exist_ok=True)
-        _compile_into(compare_to, [s for s in sources if in_package(s)])
+    outside = [s for s in sources if not in_package(s)]
+    inside = [] if shipped else [s for s in sources if in_package(s)]
+    try:
+        compare_to = _bytecode_prefix(base, spec.task_root, outside, inside)
+    except OSError:
+        # A damaged cache (a file where a directory belongs, a half-removed tree): start over.
+        remove_path(base)
+        try:
+            compare_to = _bytecode_prefix(base, spec.task_root, outside, inside)
+        except OSError as e:
+            raise EnvironmentFailure(
+                f"the bytecode cache {base} cannot be written: {e.strerror or e}",
+                hint="check the permissions of the cache (COLDPROF_CACHE_DIR)",
+            ) from e
     try:
         return _bytecode_runs(spec, starts, compare_to, shipped, request, progress)
     finally:
-        if compare_to != without:
+        if compare_to != base / "without-package":
             shutil.rmtree(compare_to, ignore_errors=True)
 
 
@@ -321,6 +327,28 @@ def _bytecode_runs(
     # The other side landing inside the range of the main runs cannot be told apart from them.
     within_noise = min(main) <= other <= max(main)
     return round(penalty, 3), within_noise
+
+
+def _bytecode_prefix(
+    base: Path, task_root: Path, outside: Sequence[Path], inside: Sequence[Path]
+) -> Path:
+    """The PYCACHE_PREFIX the bytecode runs use: everything but the package compiled, plus the
+    package's own files when ``inside`` lists them (the side a package without .pyc lacks)."""
+    mark_cache_entry(base)
+    (base / PYCACHE_SOURCE).write_text(str(task_root))  # also marks it used (prune_cache)
+    without = base / "without-package"
+    _compile_into(without, outside)
+    if not inside:
+        return without
+    # This run's own copy: another analysis of the same function may be using its own.
+    with_package = Path(tempfile.mkdtemp(prefix="with-package-", dir=base))
+    try:
+        shutil.copytree(without, with_package, symlinks=True, dirs_exist_ok=True)
+        _compile_into(with_package, inside)
+    except OSError:
+        shutil.rmtree(with_package, ignore_errors=True)
+        raise
+    return with_package
 
 
 # -- aggregation ------------------------------------------------------------------------------

@@ -7,12 +7,44 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
-from .errors import EXIT_FAILED, EXIT_USAGE, ColdprofError, FunctionInitError, UsageError
+from .errors import (
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_USAGE,
+    ColdprofError,
+    FunctionInitError,
+    UsageError,
+)
 from .render import OutputFormat, format_for_path
 
+
+class _ErrorBoundary(TyperGroup):
+    """The one error boundary of every command: coldprof's errors become their line and exit
+    code; anything unexpected is coldprof's own bug, exit 4, never 1 (findings) nor 3."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
+            raise
+        except ColdprofError as e:
+            fail(e)
+        except Exception as e:
+            if hasattr(e, "exit_code") and hasattr(e, "show"):
+                raise  # click's usage errors (bad options), which typer reports as exit 2
+            from .crash import internal_error_lines
+
+            debug = bool(ctx.params.get("debug"))
+            for line in internal_error_lines(e, sys.argv[1:], debug):
+                typer.echo(line, err=True)
+            raise typer.Exit(EXIT_INTERNAL) from e
+
+
 app = typer.Typer(
+    cls=_ErrorBoundary,
     name="coldprof",
     help="Profile the cold start of Python AWS Lambda functions.",
     no_args_is_help=True,
@@ -36,13 +68,25 @@ def _root(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="COLDPROF_DEBUG",
+            help="On an internal error, print the whole traceback.",
+        ),
+    ] = False,
 ) -> None:
     """Profile the cold start of Python AWS Lambda functions."""
 
 
 # -- shared plumbing -----------------------------------------------------------------------------
 def fail(error: ColdprofError) -> NoReturn:
-    """The error boundary: one line (and a hint) on stderr, then the error's exit code."""
+    """The error boundary: one line (and a hint) on stderr, then the error's exit code.
+
+    Another tool's explanation (pip's conflict) comes first, as that tool's."""
+    if error.details.strip():
+        typer.echo(error.details.rstrip(), err=True)
     typer.echo(f"coldprof: error: {error.message}", err=True)
     if error.hint:
         typer.echo(f"hint: {error.hint}", err=True)

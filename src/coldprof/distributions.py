@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import sys
 import sysconfig
 import time
@@ -390,9 +391,9 @@ class SizeCache:
         self._dirty = False
         if path is not None and path.is_file():
             try:
-                self._data = json.loads(path.read_text())
-            except (OSError, ValueError):
-                self._data = {}
+                self._data = _valid_entries(json.loads(path.read_text()))
+            except (OSError, ValueError, RecursionError):
+                self._data = {}  # a damaged cache is only slower: it is measured again
 
     def zipped_size(self, file: str | Path, stat: os.stat_result) -> int:
         key = str(file)
@@ -428,10 +429,28 @@ class SizeCache:
             for key, entry in self._data.items()
             if isinstance(entry, list) and len(entry) == 4 and entry[3] >= oldest
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # two analyses may save at once
-        tmp.write_text(json.dumps(kept))
-        tmp.replace(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_dir() and not self.path.is_symlink():
+                shutil.rmtree(self.path)  # a damaged cache: the file is rebuilt in its place
+            tmp.write_text(json.dumps(kept))
+            tmp.replace(self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a cache that cannot be kept only costs time next run
+
+
+def _valid_entries(data: object) -> dict[str, list[int]]:
+    """The entries of a loaded size cache that have its shape; anything else is dropped."""
+    if not isinstance(data, dict):
+        return {}
+    return {
+        key: entry
+        for key, entry in data.items()
+        if isinstance(entry, list)
+        and len(entry) in (3, 4)
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in entry)
+    }
 
 
 def footprint(files: Iterable[str | Path], sizes: SizeCache) -> Footprint:

@@ -1323,9 +1323,7 @@ def _environment(value: object) -> dict[str, str]:
     for key, value in variables.items():
         # Lambda's key pattern, from its API reference: [a-zA-Z]([a-zA-Z0-9_])+
         if not isinstance(key, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]+", key):
-            raise _invalid(
-                f"Environment variable name {key!r} must match [a-zA-Z]([a-zA-Z0-9_])+"
-            )
+            raise _invalid(f"Environment variable name {key!r} must match [a-zA-Z]([a-zA-Z0-9_])+")
         # Values are never echoed: they may be secrets.
         if not isinstance(value, str):
             raise _invalid(f"Environment variable {key} must have a string value")

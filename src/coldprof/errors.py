@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_FAILED = 3
+EXIT_INTERNAL = 4  # coldprof's own bug: never mistaken for findings or the function failing
 
 
 class ColdprofError(Exception):
@@ -13,10 +14,11 @@ class ColdprofError(Exception):
 
     exit_code = EXIT_FAILED
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, details: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details  # another tool's own explanation (pip's), shown as that tool's
 
 
 class UsageError(ColdprofError):

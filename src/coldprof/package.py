@@ -276,9 +276,11 @@ def build_package(
     root = base / "package"
     manifest = base / "function-files.txt"
     with _locked(lock_path(base)):
-        if not (base / "deps-complete").exists():
-            _pip_install(requirements, base, target, log)
+        if not (base / "deps-complete").is_file() or not root.is_dir():
+            _pip_install(requirements, base, target, log)  # a damaged build is redone
         mark_cache_entry(base)
+        if not manifest.is_file():
+            remove_path(manifest)
         wanted = [str(relative) for relative in _function_files(source.path)]
         previous = manifest.read_text().splitlines() if manifest.exists() else []
         for line in set(previous) - set(wanted):
@@ -349,7 +351,9 @@ def _pip_install(
             hint="fix requirements.txt, or vendor the dependencies and pass --no-build",
         )
     package = base / "package"
-    shutil.rmtree(package, ignore_errors=True)
+    if not base.is_dir():
+        remove_path(base)
+    remove_path(package)
     base.mkdir(parents=True, exist_ok=True)
     staging.rename(package)
     (base / "deps-complete").write_text(" ".join(cmd))
@@ -427,21 +431,53 @@ def runtime_dir(cache: Path | None = None) -> Path:
     fingerprint += f";{sys.executable};{sys.version}"
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
     destination = (cache or cache_root()) / "runtime" / digest
-    if destination.is_dir():
+    if _runtime_dir_complete(destination):
         return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="runtime-", dir=destination.parent))
-    for dist, _, _ in found:
-        for top in _top_level_entries(dist):
-            link = staging / top
-            if link.exists() or link.is_symlink():
-                continue
-            link.symlink_to(Path(str(dist.locate_file(top))))
-    try:
-        staging.rename(destination)
-    except OSError:  # another process finished first
-        shutil.rmtree(staging, ignore_errors=True)
+    with _locked(lock_path(destination)):
+        if _runtime_dir_complete(destination):
+            return destination  # another process built it meanwhile
+        # Missing, or damaged (emptied, an entry gone): a partial one would make every function
+        # fail at init with "No module named awslambdaric", so it is built again.
+        remove_path(destination)
+        staging = Path(tempfile.mkdtemp(prefix="runtime-", dir=destination.parent))
+        entries = []
+        for dist, _, _ in found:
+            for top in _top_level_entries(dist):
+                link = staging / top
+                if link.exists() or link.is_symlink():
+                    continue
+                link.symlink_to(Path(str(dist.locate_file(top))))
+                entries.append(top)
+        (staging / _RUNTIME_ENTRIES).write_text("\n".join(entries) + "\n")
+        try:
+            staging.rename(destination)
+        except OSError:  # an older coldprof, which takes no lock, finished first
+            shutil.rmtree(staging, ignore_errors=True)
     return destination
+
+
+# In each runtime dir, written last: the entries it must hold. Not a module name, so the
+# function cannot import it.
+_RUNTIME_ENTRIES = ".coldprof-entries"
+
+
+def _runtime_dir_complete(directory: Path) -> bool:
+    """Whether a cached runtime dir holds every entry it was built with, each still resolving."""
+    try:
+        listed = (directory / _RUNTIME_ENTRIES).read_text().split()
+    except OSError:
+        return False
+    return bool(listed) and all(os.path.exists(directory / name) for name in listed)
+
+
+def remove_path(path: Path) -> None:
+    """Remove whatever is at ``path`` (a directory, a file, a link); nothing there is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def _top_level_entries(dist: metadata.Distribution) -> list[str]:
