@@ -272,6 +272,17 @@ def test_no_handler_lists_what_was_tried(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_wrong_guess_is_refused_before_the_build(tmp_path: Path) -> None:
+    # Were it built first, pip would fail on the requirement (exit 3) before the guess did.
+    (tmp_path / "app.py").write_text("def main(event, context):\n    return 1\n")
+    (tmp_path / "requirements.txt").write_text(f"{tmp_path / 'missing-1.0-py3-none-any.whl'}\n")
+    done = run_cli("analyze", str(tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert "app.py defines no lambda_handler or handler" in done.stderr
+    assert "--handler" in done.stderr and "app.main" in done.stderr
+    assert "pip" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_init_exception_exits_3_with_the_functions_traceback(make_function) -> None:
     root = make_function(
         "import json\nimport helpers\n\ndef lambda_handler(e, c):\n    return 1\n",

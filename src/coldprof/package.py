@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import fcntl
 import hashlib
@@ -19,12 +20,16 @@ from pathlib import Path
 
 from .errors import BuildError, HandlerNotFoundError, UsageError
 
+# Guessed in this order; a guess counts only if its module defines the name.
 CONVENTIONAL_HANDLERS = (
     "lambda_function.lambda_handler",
+    "lambda_function.handler",
     "app.lambda_handler",
     "app.handler",
     "handler.handler",
+    "handler.lambda_handler",
     "main.handler",
+    "main.lambda_handler",
 )
 TEMPLATE_NAMES = ("template.yaml", "template.yml")
 SERVERLESS_NAMES = ("serverless.yml", "serverless.yaml")
@@ -169,10 +174,11 @@ def resolve_function(path: Path, handler: str | None = None) -> FunctionSource:
         raise UsageError(f"{path}: no such file or directory")
     # Absolute, so module files resolve the same whatever the working directory.
     path = Path(os.path.abspath(path))
+    guesses: tuple[str, ...] = ()
     if path.is_file():
         if path.suffix != ".py":
             raise UsageError(f"{path}: not a function directory or a Python file")
-        handler = handler or f"{path.stem}.lambda_handler"
+        guesses = (f"{path.stem}.lambda_handler", f"{path.stem}.handler")
         path = path.parent
     if not any(_python_files(path)):
         raise UsageError(f"{path}: holds no Python files")
@@ -186,6 +192,8 @@ def resolve_function(path: Path, handler: str | None = None) -> FunctionSource:
                 hint=f"modules there: {', '.join(_top_modules(path)) or 'none'}",
             )
         return FunctionSource(path, handler, "--handler")
+    if guesses:  # a file was given: only its own module is guessed at
+        return _guess_handler(path, guesses, "")
     for names, origin in ((TEMPLATE_NAMES, "template.yaml"), (SERVERLESS_NAMES, "serverless.yml")):
         for name in names:
             template = path / name
@@ -204,14 +212,116 @@ def resolve_function(path: Path, handler: str | None = None) -> FunctionSource:
                 raise HandlerNotFoundError(
                     f"{template} names several handlers ({listed})", hint="pick one with --handler"
                 )
-    for candidate in CONVENTIONAL_HANDLERS:
-        if module_exists(path, candidate.rsplit(".", 1)[0]):
+    return _guess_handler(path, CONVENTIONAL_HANDLERS, "template.yaml, serverless.yml, ")
+
+
+def _guess_handler(path: Path, guesses: Sequence[str], tried_first: str) -> FunctionSource:
+    """The first guess whose module defines it, checked before anything is built; else an
+    error listing every guess and why it did not fit."""
+    missing: dict[str, None] = {}  # modules, in the order guessed
+    lacking: dict[str, list[str]] = {}  # module → the names it does not define
+    for candidate in guesses:
+        module, name = candidate.rsplit(".", 1)
+        if not module_exists(path, module):
+            missing[module] = None
+        elif module_defines(path, module, name) is False:
+            lacking.setdefault(module, []).append(name)
+        else:
             return FunctionSource(path, candidate, "convention")
+    tried = [f"{_module_label(path, m)} defines no {_or(names)}" for m, names in lacking.items()]
+    if missing:
+        tried.append("no " + _or([f"{m}.py" for m in missing]))
+    functions = sorted({f for module in lacking for f in _functions_of(path, module)})
+    shown = ", ".join(functions[:8]) + (", ..." if len(functions) > 8 else "")
     raise HandlerNotFoundError(
-        f"no handler found in {path}; tried template.yaml, serverless.yml and "
-        + ", ".join(CONVENTIONAL_HANDLERS),
-        hint="pass --handler module.function",
+        f"no handler found in {path}; tried {tried_first}{', '.join(guesses)}: " + "; ".join(tried),
+        hint="pass --handler module.function"
+        + (f" (functions defined there: {shown})" if functions else ""),
     )
+
+
+def _or(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _module_label(root: Path, module: str) -> str:
+    file = _module_file(root, module)
+    return str(file.relative_to(root)) if file is not None else module
+
+
+def _module_file(root: Path, module: str) -> Path | None:
+    relative = Path(*module.replace("/", ".").split("."))
+    for candidate in ((root / relative).with_suffix(".py"), root / relative / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _module_tree(root: Path, module: str) -> ast.Module | None:
+    file = _module_file(root, module)
+    if file is None:
+        return None  # an extension module, or none at all
+    try:
+        return ast.parse(file.read_bytes(), filename=str(file))
+    except (OSError, SyntaxError, ValueError):
+        return None  # Lambda would fail to import it too: that is the function's error to show
+
+
+def _top_level_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements that run at import, including those under if/try/with/for at module level."""
+    for statement in body:
+        yield statement
+        for block in ("body", "orelse", "finalbody"):
+            if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                yield from _top_level_statements(getattr(statement, block, []))
+        for handler in getattr(statement, "handlers", []):
+            yield from _top_level_statements(handler.body)
+
+
+def _bound_names(statement: ast.stmt) -> Iterator[str | None]:
+    """Names a statement binds in its module; None for a binding that cannot be read (a star
+    import), which could bind anything."""
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        yield statement.name
+    elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name):
+                    yield node.id
+    elif isinstance(statement, ast.Import | ast.ImportFrom):
+        for alias in statement.names:
+            if alias.name == "*":
+                yield None
+            else:
+                yield alias.asname or alias.name.split(".")[0]
+
+
+def module_defines(root: Path, module: str, name: str) -> bool | None:
+    """Whether ``module`` (under ``root``) defines ``name`` at module level, read from its
+    source without running it. None when that cannot be told (no source, a syntax error, a
+    star import, a module __getattr__)."""
+    tree = _module_tree(root, module)
+    if tree is None:
+        return None
+    bound = {n for s in _top_level_statements(tree.body) for n in _bound_names(s)}
+    if name in bound:
+        return True
+    if None in bound or "__getattr__" in bound:
+        return None
+    return False
+
+
+def _functions_of(root: Path, module: str) -> list[str]:
+    """``module.function`` for each function its source defines at module level."""
+    tree = _module_tree(root, module)
+    if tree is None:
+        return []
+    return [
+        f"{module}.{s.name}"
+        for s in tree.body
+        if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef) and not s.name.startswith("_")
+    ]
 
 
 def _python_files(path: Path) -> Iterator[Path]:
