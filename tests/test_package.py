@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from coldprof.package import (
     runtime_dir,
     runtime_distributions,
 )
+from conftest import coldprof_cmd
 
 
 def write(path: Path, text: str = "") -> Path:
@@ -144,13 +146,22 @@ def test_a_handler_file_can_be_given(tmp_path: Path) -> None:
     assert source.path == tmp_path and source.handler == "fn.lambda_handler"
 
 
-def _wheel(directory: Path, name: str, module_source: str) -> Path:
+def _wheel(
+    directory: Path,
+    name: str,
+    module_source: str,
+    version: str = "1.0",
+    requires: tuple[str, ...] = (),
+) -> Path:
     """A minimal pure-Python wheel, so the build test needs no network."""
-    wheel = directory / f"{name}-1.0-py3-none-any.whl"
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    info = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
     files = {
         f"{name}/__init__.py": module_source,
-        f"{name}-1.0.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
-        f"{name}-1.0.dist-info/WHEEL": (
+        f"{info}/METADATA": metadata,
+        f"{info}/WHEEL": (
             "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         ),
     }
@@ -158,8 +169,8 @@ def _wheel(directory: Path, name: str, module_source: str) -> Path:
     for path, text in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
         record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
-    record.append(f"{name}-1.0.dist-info/RECORD,,")
-    files[f"{name}-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
+    record.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = "\n".join(record) + "\n"
     with zipfile.ZipFile(wheel, "w") as archive:
         for path, text in files.items():
             archive.writestr(path, text)
@@ -207,6 +218,47 @@ def test_failed_pip_install_is_a_build_error(tmp_path: Path) -> None:
         build_package(
             FunctionSource(tmp_path, "app.lambda_handler", "convention"), cache=tmp_path / "cache"
         )
+
+
+def test_a_dependency_conflict_keeps_pips_explanation(tmp_path: Path) -> None:
+    # Local wheels, no index: a real resolution conflict without the network.
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _wheel(wheels, "cpconflict_a", "", requires=("cpconflict_c==1.0",))
+    _wheel(wheels, "cpconflict_b", "", requires=("cpconflict_c==2.0",))
+    _wheel(wheels, "cpconflict_c", "", version="1.0")
+    _wheel(wheels, "cpconflict_c", "", version="2.0")
+    fn = tmp_path / "fn"
+    write(fn / "app.py", "def lambda_handler(e, c): pass\n")
+    write(
+        fn / "requirements.txt",
+        f"--no-index\n--find-links {wheels}\ncpconflict_a\ncpconflict_b\n",
+    )
+    done = subprocess.run(
+        coldprof_cmd("analyze", str(fn), "--runs", "1"), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.splitlines()
+    error = next(line for line in lines if line.startswith("coldprof: error:"))
+    assert "conflicting dependencies" in error and "ResolutionImpossible" not in error
+    explanation = lines[: lines.index(error)]  # pip's own words come first, framed as pip's
+    assert explanation[0] == "---- pip's explanation ----"
+    assert "The conflict is caused by:" in explanation
+    assert any("cpconflict-a 1.0 depends on cpconflict_c==1.0" in s for s in explanation), lines
+    assert any("cpconflict-b 1.0 depends on cpconflict_c==2.0" in s for s in explanation), lines
+    assert len(explanation) <= 22  # the block and its frame, not pip's whole log
+    assert "Traceback" not in done.stderr
+
+
+def test_a_long_pip_failure_is_cut_to_its_end() -> None:
+    from coldprof.package import PIP_EXPLANATION_LINES, pip_failure
+
+    stderr = "\n".join(f"  compiler line {n}" for n in range(200))
+    stderr += "\nERROR: Failed building wheel for cpbroken\n"
+    headline, explanation = pip_failure("Collecting cpbroken\n", stderr)
+    assert headline == "Failed building wheel for cpbroken"
+    assert explanation[-1] == "  compiler line 199"
+    assert len(explanation) == PIP_EXPLANATION_LINES
 
 
 def test_runtime_dir_holds_the_runtime_and_nothing_else(tmp_path: Path) -> None:

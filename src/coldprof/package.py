@@ -429,8 +429,7 @@ def _pip_install(
         "pip",
         "install",
         "--disable-pip-version-check",
-        "--no-input",
-        "--quiet",
+        "--no-input",  # not --quiet: it would drop pip's explanation of a conflict
         "--target",
         str(staging),
         "-r",
@@ -455,10 +454,13 @@ def _pip_install(
         log.append(done.stdout + done.stderr)
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        last = [line for line in done.stderr.strip().splitlines() if line.strip()][-1:] or ["?"]
+        headline, explanation = pip_failure(done.stdout, done.stderr)
         raise BuildError(
-            f"pip install -r {requirements} failed: {last[0]}",
+            f"pip install -r {requirements} failed: {headline}",
             hint="fix requirements.txt, or vendor the dependencies and pass --no-build",
+            details="\n".join(["---- pip's explanation ----", *explanation, "-" * 27])
+            if explanation
+            else "",
         )
     package = base / "package"
     if not base.is_dir():
@@ -467,6 +469,47 @@ def _pip_install(
     base.mkdir(parents=True, exist_ok=True)
     staging.rename(package)
     (base / "deps-complete").write_text(" ".join(cmd))
+
+
+PIP_EXPLANATION_LINES = 20
+
+
+def pip_failure(stdout: str, stderr: str) -> tuple[str, list[str]]:
+    """A failed pip install as (its one-line error, the lines that explain it).
+
+    The explanation is pip's "The conflict is caused by:" block (pip prints it on stdout) or,
+    for any other failure, the end of its stderr; at most PIP_EXPLANATION_LINES either way.
+    """
+    errors = [
+        line.removeprefix("ERROR: ").strip()
+        for line in stderr.splitlines()
+        if line.startswith("ERROR: ") and not line.startswith("ERROR: ResolutionImpossible")
+    ]
+    lines = stdout.splitlines() + stderr.splitlines()
+    start = next(
+        (i for i, line in enumerate(lines) if line.startswith("The conflict is caused")), -1
+    )
+    if start >= 0:
+        end = next(
+            (i for i in range(start, len(lines)) if lines[i].startswith("To fix this")), len(lines)
+        )
+        block = lines[start:end]
+    else:
+        block = [
+            line
+            for line in stderr.splitlines()
+            if line.strip()
+            and not line.startswith("WARNING: ")
+            and line.removeprefix("ERROR: ").strip() not in errors[-1:]
+        ]
+        block = block[-PIP_EXPLANATION_LINES:]
+    while block and not block[-1].strip():
+        block.pop()
+    if len(block) > PIP_EXPLANATION_LINES:
+        cut = len(block) - PIP_EXPLANATION_LINES
+        block = [*block[:PIP_EXPLANATION_LINES], f"... ({cut} more lines)"]
+    tail = [line for line in stderr.strip().splitlines() if line.strip()][-1:] or ["?"]
+    return (errors[-1] if errors else tail[0].strip()), block
 
 
 def task_root_for(
