@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -270,6 +271,40 @@ def test_no_handler_lists_what_was_tried(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "lambda_function.lambda_handler" in done.stderr and "main.handler" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_failing_inits_output_is_bounded_and_keeps_its_lines(make_function) -> None:
+    filler = 3072 * 100  # bytes the function prints before it fails: 300 KiB
+    root = make_function(
+        "import sys\n"
+        "for _ in range(3072):\n"
+        "    print('x' * 99)\n"
+        "def load():\n"
+        "    raise ValueError('bad config: FOO')\n"
+        "load()\n"
+        "def lambda_handler(event, context):\n"
+        "    return 1\n"
+    )
+    done = run_cli("analyze", str(root), "--runs", "1", "--format", "json")
+    assert done.returncode == 3, done.stderr
+    assert "\r" not in done.stderr
+    shown = done.stderr.split("---- the function's output ----\n")[1].split("\n-----")[0]
+    note, kept = shown.split("\n", 1)
+    cut = int(
+        re.search(r"the first ([\d,]+) bytes of the function's output were cut", note)[1].replace(
+            ",", ""
+        )
+    )
+    assert len(kept.encode()) <= 64 * 1024
+    # All but the last 64 KiB of the filler is cut; the rest of the output (awslambdaric's
+    # warning and the traceback) is a few KB, and the cut moves at most to the next line.
+    assert filler - 64 * 1024 <= cut <= filler - 64 * 1024 + 4096 + 100
+    lines = kept.splitlines()
+    assert "Traceback (most recent call last):" in lines  # the traceback on its own lines
+    assert any(line.strip() == "load()" for line in lines)
+    assert lines[-1].strip() == "raise ValueError('bad config: FOO')"
+    saved = json.loads(done.stdout)["failure"]["output"]
+    assert saved == shown  # the saved result holds the same bounded text
 
 
 def test_a_wrong_guess_is_refused_before_the_build(tmp_path: Path) -> None:

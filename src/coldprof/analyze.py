@@ -39,6 +39,7 @@ from .environment import (
     layer_paths,
 )
 from .errors import EnvironmentFailure, FunctionInitError, UsageError
+from .function_output import readable
 from .function_tree import check_function_tree
 from .models import (
     AnalyzeResult,
@@ -109,7 +110,10 @@ def _function_output(environment: ExecutionEnvironment) -> str:
     stderr = "\n".join(
         line for line in environment.stderr_text().splitlines() if "import time:" not in line
     )
-    return "\n".join(part for part in (environment.init_output().rstrip(), stderr.rstrip()) if part)
+    output = "\n".join(
+        part for part in (environment.init_output().rstrip(), stderr.rstrip()) if part
+    )
+    return readable(output)
 
 
 def cold_start(spec: EnvironmentSpec) -> tuple[ColdStart, InitFailure | None]:

@@ -308,10 +308,12 @@ def report_event_failures(result: Any) -> None:
     failed = advice.failed_events if advice is not None else []
     if not failed:
         return
+    from .function_output import readable
+
     for run in failed:
         if run.output.strip():
             typer.echo(f"---- the function's output ({run.event}) ----", err=True)
-            typer.echo(run.output.rstrip(), err=True)
+            typer.echo(readable(run.output).rstrip(), err=True)
             typer.echo("-------------------------------", err=True)
     listed = "; ".join(f"{run.event}: {run.describe()}" for run in failed)
     typer.echo(f"coldprof: error: the handler failed on --event {listed}", err=True)
