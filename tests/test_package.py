@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -202,6 +203,26 @@ def test_build_installs_requirements_into_a_cache_keyed_by_their_hash(tmp_path: 
     assert not (root / "extra.py").exists()  # a deleted source file leaves the package too
     # The user's directory is untouched: no build output lands in it.
     assert sorted(p.name for p in fn.iterdir()) == ["app.py", "requirements.txt"]
+
+
+@pytest.mark.parametrize("damage", ["package gone", "package a file", "file list a directory"])
+def test_a_damaged_build_is_redone(tmp_path: Path, damage: str) -> None:
+    wheel = _wheel(tmp_path, "tinydep", "VALUE = 42\n")
+    fn = tmp_path / "fn"
+    write(fn / "app.py", "import tinydep\ndef lambda_handler(e, c): return tinydep.VALUE\n")
+    write(fn / "requirements.txt", f"{wheel}\n")
+    source = resolve_function(fn)
+    root = build_package(source, cache=tmp_path / "cache")
+    if damage == "file list a directory":
+        (root.parent / "function-files.txt").unlink()
+        (root.parent / "function-files.txt").mkdir()
+    else:
+        shutil.rmtree(root)
+        if damage == "package a file":
+            root.write_text("")
+    assert build_package(source, cache=tmp_path / "cache") == root
+    assert (root / "tinydep" / "__init__.py").read_text() == "VALUE = 42\n"
+    assert (root / "app.py").is_file()
 
 
 def test_vendored_directory_is_not_rebuilt(tmp_path: Path) -> None:
