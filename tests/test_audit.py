@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from coldprof.audit import (
     rank_test_p,
 )
 from coldprof.errors import EXIT_USAGE
+from coldprof.models import ImportTreeNode
 from conftest import busy_module, coldprof_cmd, install_distribution
 from factories import dependency, result
 
@@ -93,6 +95,78 @@ def test_a_new_dependency_is_named() -> None:
     finding = next(f for f in audited.findings if f.rule == "new-dependency")
     assert "newdep 1.0 is new at init: 40.0 ms inclusive" in finding.message
     assert ("dependency-regression", "slowdep") not in rules(audited)
+
+
+def _node(module: str, dep: str, ms: float, *children: ImportTreeNode) -> ImportTreeNode:
+    return ImportTreeNode(module, dep, ms, ms + sum(c.cumulative_ms for c in children), children)
+
+
+def test_a_new_dependency_that_came_with_another_is_listed_under_it() -> None:
+    # pandas imports numpy, which imports a (stdlib) helper that imports numlib: a chain of
+    # consequences of one change. directdep is new too, but the function imports it itself.
+    deps = [
+        dependency("pandas", [50.0] * 5, [100.0] * 5),
+        dependency("numpy", [40.0] * 5, [50.0] * 5),
+        dependency("numlib", [10.0] * 5),
+        dependency("directdep", [30.0] * 5),
+    ]
+    before = result([], INIT)
+    after = replace(
+        result(deps, [200.0, 201, 199, 200, 202]),
+        imports=(
+            _node(
+                "lambda_function",
+                "(function)",
+                1.0,
+                _node(
+                    "pandas",
+                    "pandas",
+                    50.0,
+                    _node(
+                        "numpy",
+                        "numpy",
+                        40.0,
+                        _node("importlib.util", "(stdlib)", 1.0, _node("numlib", "numlib", 10.0)),
+                    ),
+                ),
+                _node("directdep", "directdep", 30.0),
+            ),
+        ),
+    )
+    audited = audit(after, Budgets(), before)
+    new = {f.subject: f for f in audited.findings if f.rule == "new-dependency"}
+    assert set(new) == {"pandas", "directdep"}
+    assert new["pandas"].pulled_in == ("numpy", "numlib")  # heaviest first
+    assert "it brings in, new too: numpy 1.0 (50.0 ms inclusive), numlib 1.0" in (
+        new["pandas"].message
+    )
+    assert new["directdep"].pulled_in == ()
+    by_name = {c.name: c for c in audited.changes}
+    assert by_name["numpy"].pulled_in_by == "pandas"
+    assert by_name["numlib"].pulled_in_by == "pandas"
+    assert by_name["directdep"].pulled_in_by is None
+    assert AuditResult.from_dict(audited.to_dict()) == audited
+
+
+def test_a_new_dependency_also_imported_directly_stands_on_its_own() -> None:
+    deps = [dependency("pandas", [50.0] * 5, [90.0] * 5), dependency("numpy", [40.0] * 5)]
+    after = replace(
+        result(deps, [200.0, 201, 199, 200, 202]),
+        imports=(
+            _node(
+                "lambda_function",
+                "(function)",
+                1.0,
+                _node("pandas", "pandas", 50.0, _node("numpy", "numpy", 40.0)),
+                _node("numpy.linalg", "numpy", 5.0),  # first imported by the function itself
+            ),
+        ),
+    )
+    audited = audit(after, Budgets(), result([], INIT))
+    assert {f.subject for f in audited.findings if f.rule == "new-dependency"} == {
+        "pandas",
+        "numpy",
+    }
 
 
 def test_removed_and_faster_dependencies_are_notes_not_findings() -> None:
@@ -287,6 +361,33 @@ def test_exit_1_names_the_dependency_that_grew_and_the_new_one(
     assert abs(new["measured"] - 40) <= max(5, 8)
     # Whole-init growth (+100 ms) may or may not clear the noise of 3 runs on a loaded machine;
     # the culprits above are found either way.
+
+
+def test_a_new_dependency_pulled_in_by_a_new_one_is_listed_under_it(
+    saved_baseline: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, baseline = saved_baseline
+    root = build_function(tmp_path / "fn", 30)
+    (root / "lambda_function.py").write_text("import framedep\nimport otherdep\n" + HANDLER)
+    # framedep (30 ms of its own) imports numdep (40 ms): one change, not two findings.
+    install_distribution(
+        root, "framedep", {"framedep/__init__.py": busy_module(30, imports="import numdep")}
+    )
+    install_distribution(root, "numdep", {"numdep/__init__.py": busy_module(40)})
+    install_distribution(root, "otherdep", {"otherdep/__init__.py": busy_module(20)})
+    done = run_audit(str(root), *FAST, "--baseline", str(baseline), "--format", "json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    data = json.loads(done.stdout)
+    new = {f["subject"]: f for f in data["findings"] if f["rule"] == "new-dependency"}
+    assert set(new) == {"framedep", "otherdep"}
+    assert new["framedep"]["pulled_in"] == ["numdep"]
+    assert abs(new["framedep"]["measured"] - 70) <= 14  # its inclusive time holds numdep's
+    assert "numdep 1.0" in new["framedep"]["message"]
+    changes = {c["name"]: c for c in data["changes"]}
+    assert changes["numdep"]["status"] == "new"
+    assert changes["numdep"]["pulled_in_by"] == "framedep"
+    text = run_audit(str(root), *FAST, "--baseline", str(baseline))
+    assert "new (with framedep)" in text.stdout
 
 
 def test_exit_1_on_a_budget_from_pyproject_and_flags_win(tmp_path: Path) -> None:

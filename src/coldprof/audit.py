@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import math
 import statistics
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .distributions import STDLIB
 from .errors import UsageError
 from .models import SCHEMA_VERSION, AnalyzeResult, DependencyCost, ImportTreeNode
 from .render.units import size
@@ -139,6 +141,8 @@ class DependencyChange:
     zipped_bytes_after: int = 0
     modules_before: int = 0
     modules_after: int = 0
+    # For a new dependency first imported from inside another new one: that one (the cause).
+    pulled_in_by: str | None = None
 
     @property
     def unzipped_change(self) -> int:
@@ -159,6 +163,7 @@ class DependencyChange:
             "zipped_bytes_after": self.zipped_bytes_after,
             "modules_before": self.modules_before,
             "modules_after": self.modules_after,
+            "pulled_in_by": self.pulled_in_by,
         }
 
     @classmethod
@@ -177,6 +182,7 @@ class DependencyChange:
             zipped_bytes_after=int(data.get("zipped_bytes_after", 0)),
             modules_before=int(data.get("modules_before", 0)),
             modules_after=int(data.get("modules_after", 0)),
+            pulled_in_by=data.get("pulled_in_by"),
         )
 
 
@@ -191,6 +197,7 @@ class Finding:
     limit: float | None = None
     baseline: float | None = None
     unit: str = "ms"
+    pulled_in: tuple[str, ...] = ()  # new dependencies that came with the subject, not findings
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -201,6 +208,7 @@ class Finding:
             "limit": self.limit,
             "baseline": self.baseline,
             "unit": self.unit,
+            "pulled_in": list(self.pulled_in),
         }
 
     @classmethod
@@ -217,6 +225,7 @@ class Finding:
             limit=optional("limit"),
             baseline=optional("baseline"),
             unit=str(data.get("unit", "ms")),
+            pulled_in=tuple(str(n) for n in data.get("pulled_in", ())),
         )
 
 
@@ -559,7 +568,7 @@ def audit(
             budgets,
             scale,
         )
-        changes = _changes(baseline, result, budgets, scale)
+        changes = _with_causes(_changes(baseline, result, budgets, scale), result.imports)
         # The runtime's own imports are nobody's change: they never name a culprit.
         runtime_own = runtime_only(result)
         culprits = [c for c in changes if c.name not in runtime_own]
@@ -757,6 +766,43 @@ def _changes(
     return tuple(changes)
 
 
+def _with_causes(
+    changes: tuple[DependencyChange, ...], imports: Sequence[ImportTreeNode]
+) -> tuple[DependencyChange, ...]:
+    """Each new dependency whose every first import came from inside another new one that is
+    itself a finding gets that one (the outermost, along a chain) as ``pulled_in_by``."""
+    finding = {c.name for c in changes if c.status == "new" and c.inclusive_ms.verdict == "grew"}
+    new = {c.name for c in changes if c.status == "new"}
+    entered_from: dict[str, dict[str | None, None]] = defaultdict(dict)  # ordered sets
+
+    def walk(node: ImportTreeNode, owner: str | None) -> None:
+        if node.dependency != owner:
+            entered_from[node.dependency][owner] = None
+        # The standard library is only the way through (importlib, pkgutil): not an owner.
+        inner = owner if node.dependency == STDLIB else node.dependency
+        for child in node.children:
+            walk(child, inner)
+
+    for root in imports:
+        walk(root, None)
+    direct = {
+        name: next(iter(owners))
+        for name, owners in entered_from.items()
+        if name in new and owners and all(o in new and o != name for o in owners)
+    }
+    causes = {}
+    for name, cause in direct.items():
+        seen = {name}
+        while cause in direct and cause not in seen:  # pandas ← numpy ← ...: the outermost
+            seen.add(cause)
+            cause = direct[cause]
+        if cause in finding and cause != name:
+            causes[name] = cause
+    return tuple(
+        replace(c, pulled_in_by=causes[c.name]) if c.name in causes else c for c in changes
+    )
+
+
 def _describe_growth(change: DependencyChange) -> str:
     s, i = change.self_ms, change.inclusive_ms
     parts = [
@@ -816,7 +862,15 @@ def _regression_findings(
             )
         )
     culprits = []
+    # A new dependency that came with another new one is listed under it: the cause, not
+    # each consequence (numpy under pandas).
+    consequences: dict[str, list[DependencyChange]] = defaultdict(list)
     for change in changes:
+        if change.pulled_in_by is not None:
+            consequences[change.pulled_in_by].append(change)
+    for change in changes:
+        if change.status == "new" and change.pulled_in_by is not None:
+            continue
         if change.status == "new" and change.inclusive_ms.verdict == "grew":
             version = f" {change.version_after}" if change.version_after else ""
             weight = (
@@ -824,16 +878,25 @@ def _regression_findings(
                 if change.unzipped_bytes_after
                 else ""
             )
+            came = sorted(consequences.get(change.name, ()), key=lambda c: -c.inclusive_ms.after)
+            brought = ", ".join(
+                f"{c.name}"
+                + (f" {c.version_after}" if c.version_after else "")
+                + f" ({_ms(c.inclusive_ms.after)} inclusive)"
+                for c in came
+            )
             culprits.append(
                 Finding(
                     RULE_NEW_DEPENDENCY,
                     change.name,
                     f"{change.name}{version} is new at init: {_ms(change.inclusive_ms.after)} "
                     f"inclusive (self {_ms(change.self_ms.after)}, {change.modules_after} "
-                    f"modules{weight})",
+                    f"modules{weight})"
+                    + (f"; it brings in, new too: {brought}" if brought else ""),
                     change.inclusive_ms.after,
                     change.inclusive_ms.threshold_ms,
                     0.0,
+                    pulled_in=tuple(c.name for c in came),
                 )
             )
         elif change.status == "grew":

@@ -102,7 +102,7 @@ def _ms_change(delta: Delta) -> str:
 def comparison_row(change: DependencyChange) -> list[str]:
     return [
         change.name,
-        change.status,
+        change.status + (f" (with {change.pulled_in_by})" if change.pulled_in_by else ""),
         ms(change.self_ms.after) if change.status != "removed" else "-",
         _ms_change(change.self_ms),
         ms(change.inclusive_ms.after) if change.status != "removed" else "-",
