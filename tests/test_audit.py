@@ -448,7 +448,10 @@ def test_exit_2_on_usage_errors(saved_baseline: tuple[Path, Path], args: tuple[s
 def test_exit_3_when_the_function_fails_at_init(tmp_path: Path) -> None:
     root = tmp_path / "broken"
     root.mkdir()
-    (root / "lambda_function.py").write_text("raise RuntimeError('no config for you')\n")
+    (root / "lambda_function.py").write_text(
+        "raise RuntimeError('no config for you')\n\ndef lambda_handler(event, context):\n"
+        "    return 1\n"
+    )
     done = run_audit(str(root), "--runs", "1", "--max-init-ms", "1")
     assert done.returncode == 3
     assert "no config for you" in done.stderr
