@@ -335,12 +335,16 @@ def test_init_exception_exits_3_with_the_functions_traceback(make_function) -> N
 
 
 def test_init_exit_and_segfault_exit_3(make_function, tmp_path: Path) -> None:
-    exits = make_function("import sys\nsys.exit(4)\n", name="exits")
+    exits = make_function(
+        "import sys\nsys.exit(4)\n\ndef lambda_handler(event, context):\n    return 1\n",
+        name="exits",
+    )
     done = run_cli("analyze", str(exits), "--runs", "1")
     assert done.returncode == 3
     assert "Traceback (most recent call last)" not in done.stderr.split("coldprof: error")[-1]
     crashes = make_function(
-        "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", name="crashes"
+        "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n\ndef lambda_handler(event, context):\n    return 1\n",
+        name="crashes",
     )
     done = run_cli("analyze", str(crashes), "--runs", "1")
     assert done.returncode == 3
@@ -373,7 +377,9 @@ def test_table_output_and_report_file(make_function, tmp_path: Path) -> None:
 
 
 def test_failed_init_writes_the_partial_report_saying_so(make_function, tmp_path: Path) -> None:
-    root = make_function("import json\nraise SystemExit(1)\n")
+    root = make_function(
+        "import json\nraise SystemExit(1)\n\ndef lambda_handler(event, context):\n    return 1\n"
+    )
     out = tmp_path / "partial.md"
     done = run_cli(
         "analyze", str(root), "--runs", "1", "--output", str(out), "--format", "markdown"
