@@ -108,6 +108,7 @@ def test_a_new_dependency_that_came_with_another_is_listed_under_it() -> None:
         dependency("pandas", [50.0] * 5, [100.0] * 5),
         dependency("numpy", [40.0] * 5, [50.0] * 5),
         dependency("numlib", [10.0] * 5),
+        dependency("tinylib", [0.5] * 5),  # too cheap for a finding of its own
         dependency("directdep", [30.0] * 5),
     ]
     before = result([], INIT)
@@ -128,6 +129,7 @@ def test_a_new_dependency_that_came_with_another_is_listed_under_it() -> None:
                         40.0,
                         _node("importlib.util", "(stdlib)", 1.0, _node("numlib", "numlib", 10.0)),
                     ),
+                    _node("tinylib", "tinylib", 0.5),
                 ),
                 _node("directdep", "directdep", 30.0),
             ),
@@ -136,7 +138,7 @@ def test_a_new_dependency_that_came_with_another_is_listed_under_it() -> None:
     audited = audit(after, Budgets(), before)
     new = {f.subject: f for f in audited.findings if f.rule == "new-dependency"}
     assert set(new) == {"pandas", "directdep"}
-    assert new["pandas"].pulled_in == ("numpy", "numlib")  # heaviest first
+    assert new["pandas"].pulled_in == ("numpy", "numlib", "tinylib")  # heaviest first
     assert "it brings in, new too: numpy 1.0 (50.0 ms inclusive), numlib 1.0" in (
         new["pandas"].message
     )
@@ -145,6 +147,7 @@ def test_a_new_dependency_that_came_with_another_is_listed_under_it() -> None:
     assert by_name["numpy"].pulled_in_by == "pandas"
     assert by_name["numlib"].pulled_in_by == "pandas"
     assert by_name["directdep"].pulled_in_by is None
+    assert not any("tinylib" in note for note in audited.notes)  # listed once, under pandas
     assert AuditResult.from_dict(audited.to_dict()) == audited
 
 

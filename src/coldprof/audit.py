@@ -975,7 +975,11 @@ def _improvement_notes(init: Delta, changes: Sequence[DependencyChange]) -> list
                 f"{change.name}: inclusive {_ms(change.inclusive_ms.before)} → "
                 f"{_ms(change.inclusive_ms.after)}, from what it imports (its own time held)"
             )
-        elif change.status == "new" and change.inclusive_ms.verdict != "grew":
+        elif (
+            change.status == "new"
+            and change.inclusive_ms.verdict != "grew"
+            and change.pulled_in_by is None  # already listed under the finding that brought it
+        ):
             notes.append(
                 f"{change.name} is new at init but costs only {_ms(change.inclusive_ms.after)}"
             )
