@@ -106,9 +106,7 @@ def test_a_damaged_runtime_dir_is_rebuilt(
     assert (directory / "awslambdaric" / "__init__.py").is_file()
 
 
-@pytest.mark.parametrize(
-    "where", ["", "without-package", "with-package", "without-package/{first}"]
-)
+@pytest.mark.parametrize("where", ["", "without-package", "without-package/{first}"])
 def test_a_bytecode_cache_entry_that_is_a_file_is_rebuilt(
     function_dir: Path, tmp_path: Path, where: str
 ) -> None:

@@ -85,7 +85,9 @@ def test_analyze_a_function_with_a_namespace_portion_exits_0(tmp_path: Path) -> 
 
     done = subprocess.run(
         coldprof_cmd("analyze", str(fn), "--runs", "2", "--bytecode-runs", "0", "--format", "json"),
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     owners = _dependency_by_module(json.loads(done.stdout))
@@ -106,10 +108,20 @@ def test_a_flask_3_app_is_analyzed(tmp_path: Path) -> None:
     )
     done = subprocess.run(
         coldprof_cmd(
-            "analyze", str(fn), "--handler", "app.handler", "--runs", "2", "--bytecode-runs", "0",
-            "--format", "json",
+            "analyze",
+            str(fn),
+            "--handler",
+            "app.handler",
+            "--runs",
+            "2",
+            "--bytecode-runs",
+            "0",
+            "--format",
+            "json",
         ),
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
