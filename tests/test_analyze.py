@@ -343,7 +343,8 @@ def test_init_exit_and_segfault_exit_3(make_function, tmp_path: Path) -> None:
     assert done.returncode == 3
     assert "Traceback (most recent call last)" not in done.stderr.split("coldprof: error")[-1]
     crashes = make_function(
-        "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n\ndef lambda_handler(event, context):\n    return 1\n",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n\n"
+        "def lambda_handler(event, context):\n    return 1\n",
         name="crashes",
     )
     done = run_cli("analyze", str(crashes), "--runs", "1")
