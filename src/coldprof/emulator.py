@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import lambda_logs
+from . import emulator_logs, lambda_logs
 from .archive import (
     MAX_ZIPPED_BYTES,
     ArchiveError,
@@ -116,6 +116,7 @@ class EmulatorOptions:
     cgroups: bool = True  # False: never touch cgroups (CPU unlimited, memory by watchdog)
     python: str = sys.executable
     require_auth: bool = True  # refuse requests without a SigV4 signature (emulator_guard)
+    log_dir: Path | None = None  # where log groups are kept across runs; None: in memory only
 
 
 # -- errors, shaped as Lambda shapes them ---------------------------------------------------------
@@ -198,6 +199,7 @@ class _Warm:
     revision_id: str
     code: CodePackage
     last_used: float = 0.0
+    log_stream: str = ""  # its CloudWatch log stream, date/[version]id, as Lambda names it
 
 
 @dataclass(eq=False)
@@ -283,6 +285,11 @@ def _log_time() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def default_log_dir(cache: Path) -> Path:
+    """Where emulators keep the log groups of their functions, for `coldprof logs --local`."""
+    return cache / "emulator" / "logs"
+
+
 def check_host(host: str, allow_remote: bool) -> None:
     """Refuse to listen beyond this machine unless asked to: the API runs arbitrary code."""
     if allow_remote:
@@ -341,6 +348,7 @@ class Emulator:
         self.runtime_dir = runtime_dir
         self.on_log = on_log or (lambda _line: None)
         self.cgroups = Cgroups(enabled=options.cgroups)
+        self.logs = emulator_logs.LogStore(options.log_dir)
         self.workdir = Path(tempfile.mkdtemp(prefix="coldprof-emulator-"))
         self._functions: dict[str, _Function] = {}
         self._live: set[_Warm] = set()  # every environment not yet killed, of any function
@@ -989,7 +997,15 @@ class Emulator:
         )
         env = ExecutionEnvironment(spec, limits)
         limits.on_memory_exceeded = lambda: env.kill_for("memory")
-        entry = _Warm(fn, env, limits, config.version, config.revision_id, config.code)
+        entry = _Warm(
+            fn,
+            env,
+            limits,
+            config.version,
+            config.revision_id,
+            config.code,
+            log_stream=emulator_logs.stream_name(config.version),
+        )
         with self._lock:
             closed = self._closed
             if not closed:
@@ -1079,7 +1095,7 @@ class Emulator:
         log = self._render_log(
             fn, config, request_id, True, init_output, init_report, "", error_line, report
         )
-        self._emit(fn, log)
+        self._emit(fn, log, entry, config)
         return InvokeResult(
             request_id,
             config.version,
@@ -1167,7 +1183,7 @@ class Emulator:
             error_line,
             report,
         )
-        self._emit(fn, log)
+        self._emit(fn, log, entry, config)
         return InvokeResult(
             request_id,
             config.version,
@@ -1263,7 +1279,8 @@ class Emulator:
             lines.append(lambda_logs.format_report_line(report))
         return "\n".join(lines) + "\n"
 
-    def _emit(self, fn: _Function, log: str) -> None:
+    def _emit(self, fn: _Function, log: str, entry: _Warm, config: FunctionConfig) -> None:
+        self.logs.put(config.log_group, entry.log_stream, log)
         for line in log.rstrip("\n").split("\n"):
             self.on_log(f"[{fn.name}] {line}")
 
@@ -1444,6 +1461,9 @@ def dispatch(emulator: Emulator, request: Request) -> Response:
 
 
 def _route(emulator: Emulator, request: Request) -> Response:
+    target = request.headers.get("x-amz-target", "")
+    if request.method == "POST" and request.path in ("", "/") and target:
+        return _logs_operation(emulator, request, target)
     for method, pattern, operation in _ROUTES:
         match = pattern.match(request.path)
         if match is None or method != request.method:
@@ -1481,6 +1501,30 @@ def _route(emulator: Emulator, request: Request) -> Response:
         "UnknownOperationException",
         f"the coldprof emulator does not implement {request.method} {request.path}",
     )
+
+
+def _logs_operation(emulator: Emulator, request: Request, target: str) -> Response:
+    """A CloudWatch Logs call (JSON 1.1), answered from the emulator's log store."""
+    operation = target.removeprefix(emulator_logs.TARGET_PREFIX)
+    _check(emulator, request, operation)
+    content_type = "application/x-amz-json-1.1"
+    try:
+        if not target.startswith(emulator_logs.TARGET_PREFIX):
+            raise emulator_logs.LogsApiError(
+                "UnknownOperationException", f"the coldprof emulator does not serve {target}"
+            )
+        document = emulator.logs.handle(operation, _json_body(request.body))
+    except ApiError as e:  # a body that is not a JSON object
+        error = emulator_logs.LogsApiError("InvalidParameterException", e.message)
+        return _logs_error(error, content_type)
+    except emulator_logs.LogsApiError as e:
+        return _logs_error(e, content_type)
+    return Response(200, json.dumps(document).encode(), {}, content_type)
+
+
+def _logs_error(error: emulator_logs.LogsApiError, content_type: str) -> Response:
+    body = json.dumps(error.body()).encode()
+    return Response(error.status, body, {"x-amzn-ErrorType": error.code}, content_type)
 
 
 def _check(emulator: Emulator, request: Request, operation: str) -> None:
@@ -1588,6 +1632,7 @@ class LocalLambda:
         on_log: Callable[[str], None] | None = None,
         runtime_dir: Path | None = None,
         require_auth: bool = True,
+        log_dir: Path | None = None,
     ) -> None:
         self.options = EmulatorOptions(
             host=host,
@@ -1599,6 +1644,7 @@ class LocalLambda:
             init_limit_s=init_limit_s,
             cgroups=cgroups,
             require_auth=require_auth,
+            log_dir=log_dir,
         )
         self.on_log = on_log
         self._runtime_dir = runtime_dir
@@ -1618,9 +1664,11 @@ class LocalLambda:
 
     def start(self) -> str:
         """Bind, start serving on a thread, and return the endpoint URL."""
-        from .package import runtime_dir
+        from .package import cache_root, runtime_dir
 
         check_host(self.options.host, self.options.allow_remote)
+        if self.options.log_dir is None:  # log groups outlive the emulator, as on AWS
+            self.options = replace(self.options, log_dir=default_log_dir(cache_root()))
         runtime = self._runtime_dir or runtime_dir()
         emulator = Emulator(self.options, runtime, self.on_log)
         try:

@@ -19,7 +19,16 @@ from dataclasses import dataclass
 # Operations whose body the Lambda API defines as JSON. Invoke's body is the function's payload,
 # any bytes, and boto3 sends it with no Content-Type at all.
 JSON_BODY_OPERATIONS = frozenset(
-    {"CreateFunction", "UpdateFunctionConfiguration", "UpdateFunctionCode", "PublishVersion"}
+    {
+        "CreateFunction",
+        "UpdateFunctionConfiguration",
+        "UpdateFunctionCode",
+        "PublishVersion",
+        # CloudWatch Logs, served on the same port (JSON 1.1)
+        "DescribeLogGroups",
+        "DescribeLogStreams",
+        "FilterLogEvents",
+    }
 )
 # GetFunction's Code.Location is fetched like a presigned S3 URL: plain GET, no signature.
 UNSIGNED_OPERATIONS = frozenset({"DownloadCode"})
