@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import json
 import os
@@ -27,6 +28,8 @@ RETRYABLE_CODES = frozenset(
         "ServiceException",
     }
 )
+# Logs Insights says "too many queries at once" with LimitExceededException: wait and retry.
+INSIGHTS_RETRYABLE_CODES = RETRYABLE_CODES | {"LimitExceededException"}
 _ACCESS_CODES = frozenset(
     {
         "AccessDeniedException",
@@ -274,7 +277,13 @@ class LambdaApi:
             raise AwsError(f"could not create the {service} client: {e}") from e
 
     # -- error handling ------------------------------------------------------------------------
-    def _call(self, action: str, operation: Callable[[], Any], retry: bool = True) -> Any:
+    def _call(
+        self,
+        action: str,
+        operation: Callable[[], Any],
+        retry: bool = True,
+        retryable: frozenset[str] = RETRYABLE_CODES,
+    ) -> Any:
         """Run one API call, retrying conflicts and throttling with jittered backoff."""
         import botocore.exceptions
 
@@ -285,7 +294,7 @@ class LambdaApi:
                 return operation()
             except botocore.exceptions.ClientError as e:
                 code = _error_code(e)
-                if retry and code in RETRYABLE_CODES and attempt < self.max_attempts:
+                if retry and code in retryable and attempt < self.max_attempts:
                     self._sleep(self._backoff(attempt))
                     continue
                 raise self._aws_error(action, e, attempts=attempt) from e
@@ -475,6 +484,90 @@ class LambdaApi:
             if attempt < attempts:
                 self._sleep(self._backoff(attempt))
         return ""
+
+    # -- reading an account's logs -------------------------------------------------------------
+    def list_functions(self) -> list[FunctionConfig]:
+        """Every function in the region (ListFunctions, all pages). Variable values stay here."""
+        configs: list[FunctionConfig] = []
+        marker: str | None = None
+        while True:
+            kwargs = {"Marker": marker} if marker else {}
+            page = self._call(
+                "listing the account's functions",
+                functools.partial(self.client.list_functions, **kwargs),
+            )
+            configs += [config_from_response(f, self._region()) for f in page.get("Functions", [])]
+            marker = page.get("NextMarker")
+            if not marker:
+                return configs
+
+    def log_group_names(self, prefix: str) -> list[str]:
+        """The log groups whose names start with ``prefix`` (DescribeLogGroups, all pages)."""
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"logGroupNamePrefix": prefix}
+            if token:
+                kwargs["nextToken"] = token
+            page = self._call(
+                "listing log groups",
+                functools.partial(self.logs_client.describe_log_groups, **kwargs),
+            )
+            names += [str(g["logGroupName"]) for g in page.get("logGroups", [])]
+            token = page.get("nextToken")
+            if not token:
+                return names
+
+    def start_query(
+        self, log_groups: Iterable[str], start_ms: int, end_ms: int, query: str, limit: int
+    ) -> str:
+        """StartQuery (Logs Insights) over several log groups; returns the query id."""
+        groups = list(log_groups)
+        response = self._call(
+            f"starting a Logs Insights query over {len(groups)} log groups",
+            lambda: self.logs_client.start_query(
+                logGroupNames=groups,
+                startTime=start_ms // 1000,
+                endTime=-(-end_ms // 1000),
+                queryString=query,
+                limit=limit,
+            ),
+            retryable=INSIGHTS_RETRYABLE_CODES,
+        )
+        return str(response["queryId"])
+
+    def query_results(self, query_id: str) -> Mapping[str, Any]:
+        """GetQueryResults: the query's status and, once complete, its rows."""
+        result: Mapping[str, Any] = self._call(
+            "reading a Logs Insights query's results",
+            lambda: self.logs_client.get_query_results(queryId=query_id),
+            retryable=INSIGHTS_RETRYABLE_CODES,
+        )
+        return result
+
+    def filter_log_events(
+        self, log_group: str, start_ms: int, end_ms: int, pattern: str
+    ) -> list[Mapping[str, Any]]:
+        """FilterLogEvents over the whole window, all pages: each event's stream and message."""
+        events: list[Mapping[str, Any]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "logGroupName": log_group,
+                "startTime": start_ms,
+                "endTime": end_ms,
+                "filterPattern": pattern,
+            }
+            if token:
+                kwargs["nextToken"] = token
+            page = self._call(
+                f"reading {log_group}",
+                functools.partial(self.logs_client.filter_log_events, **kwargs),
+            )
+            events += page.get("events", [])
+            token = page.get("nextToken")
+            if not token:
+                return events
 
     # -- deploys ---------------------------------------------------------------------------------
     def create_function(

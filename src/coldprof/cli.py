@@ -321,7 +321,7 @@ def report_event_failures(result: Any) -> None:
 
 
 # Registers the other commands on `app`; each keeps its heavy imports inside its body.
-from .commands import audit, emulator, remote, report  # noqa: E402, F401, I001
+from .commands import audit, emulator, logs, remote, report  # noqa: E402, F401, I001
 
 
 class Stopped(BaseException):

@@ -18,6 +18,7 @@ RESULT_MODULES = {
     "analyze": "coldprof.models",
     "audit": "coldprof.audit",
     "remote": "coldprof.remote",
+    "logs": "coldprof.logs",
 }
 
 
