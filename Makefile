@@ -28,7 +28,8 @@ bytecode: $(VENV)/.installed
 	@$(BIN)/python -m compileall -q src/coldprof > /dev/null
 
 # The main job on the sample functions, with no AWS account: an analyze of each, a sweep on the
-# local emulator, and an audit of lazy_deps against heavy_deps. Writes reports/.
+# local emulator, an audit of lazy_deps against heavy_deps, and the sweep's cold starts read back
+# from the logs the emulator kept. Writes reports/.
 demo: $(VENV)/.installed bytecode
 	@mkdir -p reports
 	@for fn in $(SAMPLES); do \
@@ -39,6 +40,7 @@ demo: $(VENV)/.installed bytecode
 	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.html > /dev/null
 	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.speedscope.json > /dev/null
 	@echo "== coldprof remote sample_functions/* --local (the sweep on the local emulator)"
+	@date -u +%s > $(VENV)/.demo-sweep-start
 	$(BIN)/coldprof remote $(addprefix sample_functions/,$(SAMPLES)) --local --memory 128,512,1769 --samples 3 --yes \
 		--output reports/remote-local.json > reports/remote-local.txt
 	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.md > /dev/null
@@ -48,10 +50,16 @@ demo: $(VENV)/.installed bytecode
 		--output reports/audit-lazy_deps-vs-heavy_deps.json > reports/audit-lazy_deps-vs-heavy_deps.txt; \
 		status=$$?; [ $$status -le 1 ] || exit $$status
 	$(BIN)/coldprof report reports/audit-lazy_deps-vs-heavy_deps.json --output reports/audit-lazy_deps-vs-heavy_deps.md > /dev/null
+	@echo "== coldprof logs --local (the sweep's invocations, read back from the logs the emulator kept)"
+	$(BIN)/coldprof logs --local --start $$(cat $(VENV)/.demo-sweep-start) \
+		--output reports/logs-local.json > reports/logs-local.txt
+	$(BIN)/coldprof report reports/logs-local.json --output reports/logs-local.html > /dev/null
 	@echo
 	@cat reports/analyze-heavy_deps.txt
 	@echo
 	@cat reports/audit-lazy_deps-vs-heavy_deps.txt
+	@echo
+	@cat reports/logs-local.txt
 
 test: $(VENV)/.installed-test bytecode
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
