@@ -43,6 +43,7 @@ from .function_output import readable
 from .function_tree import check_function_tree
 from .models import (
     AnalyzeResult,
+    DeclaredFunction,
     DependencyCost,
     ImportTreeNode,
     InitFailure,
@@ -64,6 +65,7 @@ from .progress import NoProgress, Progress
 
 if TYPE_CHECKING:
     from .advisor import AdvisorReport, EventRun, Verification
+    from .project import FunctionSpec
 
 ZIPPED_LIMIT = 50 * 1024 * 1024  # direct upload
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # function and layers together
@@ -94,6 +96,8 @@ class AnalyzeRequest:
     events: tuple[Path, ...] = ()  # the lazy-import advisor: invoke these after a traced init
     verify: bool = False  # ... and measure a copy with the deferrable imports deferred
     follow_symlinks: bool = False  # package what links leaving the folder point at
+    function: str | None = None  # a project's function, by logical id (or serverless name)
+    parameters: Mapping[str, str] = field(default_factory=dict)  # template parameter overrides
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,9 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
             raise UsageError(f"--layer {layer}: not a directory")
     request = replace(request, layers=tuple(Path(os.path.abspath(p)) for p in request.layers))
     payloads = read_events(request.events)
-    source = resolve_function(request.path, request.handler)
+    source = resolve_function(
+        request.path, request.handler, request.function, request.parameters
+    )
     check_function_tree(source.path, request.follow_symlinks)
     # Before any cold start: a cache that fails to take the sizes afterwards would lose them all.
     cache, cache_note = writable_cache(request.cache_dir)
@@ -179,12 +185,23 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
         progress.start(f"building {source.path.name} (pip install -r requirements.txt)")
     task_root = task_root_for(source, build=request.build, cache=request.cache_dir)
     progress.finish()
+    declared_env: dict[str, str] = {}
+    if source.spec is not None:
+        from .layers import project_layers
+
+        if source.spec.local_layers:
+            progress.start(f"building the layers of {source.spec.logical_id}")
+        # The template's layers come first, as Lambda stacks them; --layer adds to them.
+        built = project_layers(source.spec, cache=request.cache_dir)
+        progress.finish()
+        request = replace(request, layers=(*built, *request.layers))
+        declared_env = dict(source.spec.environment)
     spec = EnvironmentSpec(
         handler=source.handler,
         task_root=task_root,
         runtime_dir=runtime_dir(request.cache_dir),
         layers=request.layers,
-        user_env=dict(request.env),
+        user_env={**declared_env, **request.env},  # --env overrides the template
         importtime=True,
         merge_stderr=False,
         init_limit_s=request.init_limit_s,
@@ -203,10 +220,13 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
         if failure is not None:
             progress.finish()
             partial = _result(source, task_root, request, [start], attribution, None, failure)
+            from .layers import missing_layer_hint
+
             raise FunctionInitError(
                 f"the function failed at init: {failure.message}",
                 function_output=failure.output,
                 partial=partial,
+                hint=missing_layer_hint(source.spec, f"{failure.message}\n{failure.output}"),
             )
         if _warms_cache(start, len(starts), len(discarded), request.warmup):
             discarded.append(start)
@@ -533,6 +553,26 @@ def _result(
         dependencies=tuple(costs),
         imports=_merge_tree([s.trace for s in starts], attribution),
         failure=failure,
+        declared=declared_function(getattr(source, "spec", None)),
+    )
+
+
+def declared_function(spec: FunctionSpec | None) -> DeclaredFunction | None:
+    """The record a result carries of what the template declares (no environment values)."""
+    if spec is None:
+        return None
+    return DeclaredFunction(
+        logical_id=spec.logical_id,
+        template=str(spec.template),
+        source_format=spec.source_format,
+        runtime=spec.runtime,
+        architecture=spec.architecture,
+        memory_mb=spec.memory_mb,
+        timeout_s=spec.timeout_s,
+        stand_ins=tuple((s.variable, s.value, s.reason) for s in spec.stand_ins),
+        local_layers=tuple(layer.name for layer in spec.local_layers),
+        arn_layers=tuple(layer.short_name for layer in spec.arn_layers),
+        notes=spec.notes,
     )
 
 

@@ -151,11 +151,18 @@ OutputOption = Annotated[
 
 
 # Options analyze and audit share: the function, and how its cold starts run.
-PathArgument = Annotated[Path, typer.Argument(help="The function directory (or its handler file).")]
+PathArgument = Annotated[
+    Path,
+    typer.Argument(
+        help="The function directory (or its handler file), or a project: a folder with "
+        "template.yaml, serverless.yml or cdk.out, or that file."
+    ),
+]
 HandlerOption = Annotated[
     str | None,
     typer.Option(
-        help="module.function; default: from template.yaml, serverless.yml, or convention."
+        help="module.function in the folder; default: from the project's template, or "
+        "convention."
     ),
 ]
 BuildOption = Annotated[
@@ -179,6 +186,22 @@ FollowSymlinksOption = Annotated[
         help="Package what symlinks that leave the function folder point at (refused otherwise).",
     ),
 ]
+FunctionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--function",
+        help="A project's function by logical id (SAM, CloudFormation, cdk.out) or name "
+        "(serverless.yml); repeatable. Default: all of them.",
+    ),
+]
+ParameterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--parameter",
+        help="KEY=VALUE for a template parameter (as sam deploy --parameter-overrides); "
+        "repeatable.",
+    ),
+]
 InitLimitOption = Annotated[
     float, typer.Option(min=0.1, help="Seconds init may take (Lambda's is 10).")
 ]
@@ -189,6 +212,8 @@ InitLimitOption = Annotated[
 def analyze(
     path: PathArgument,
     handler: HandlerOption = None,
+    function: FunctionOption = None,
+    parameter: ParameterOption = None,
     runs: Annotated[
         int,
         typer.Option(
@@ -242,11 +267,15 @@ def analyze(
     """Measure what each dependency costs the handler's cold start, in fresh interpreters."""
     from .analyze import AnalyzeRequest
     from .analyze import analyze as run_analyze
+    from .project import parse_parameters
 
     try:
+        functions = list(dict.fromkeys(function or ()))
         request = AnalyzeRequest(
             path=path,
             handler=handler,
+            function=functions[0] if len(functions) == 1 else None,
+            parameters=parse_parameters(parameter),
             runs=runs,
             build=build,
             layers=tuple(layer or ()),
@@ -257,6 +286,16 @@ def analyze(
             verify=verify,
             follow_symlinks=follow_symlinks,
         )
+        if handler is None and request.function is None:
+            project = _several_functions(path, request.parameters, functions)
+            if project is not None:
+                if event or verify or py_spy:
+                    raise UsageError(
+                        "--event, --verify and --py-spy take one function",
+                        hint="pick it with --function ID",
+                    )
+                analyze_all(project, request, functions, fmt, output, top)
+                return
         progress = make_progress(fmt or OutputFormat.table, output)
         try:
             result = run_analyze(request, progress)
@@ -276,6 +315,47 @@ def analyze(
         fail(e)
 
 
+def _several_functions(path: Path, parameters: dict[str, str], functions: list[str]) -> Any:
+    """The project at `path` when the run covers more than one of its functions, else None."""
+    from .project import find_project
+
+    project = find_project(path, parameters)
+    if project is None:
+        if functions:
+            raise UsageError(f"--function: {path} holds no template, serverless.yml or cdk.out")
+        return None
+    return project if len(functions) > 1 or (not functions and len(project.functions) > 1) else None
+
+
+def analyze_all(
+    project: Any,
+    request: Any,
+    functions: list[str],
+    fmt: OutputFormat | None,
+    output: Path | None,
+    top: int | None,
+) -> None:
+    """Every chosen function, the summary and each report; exit with the worst exit code."""
+    from .project_analyze import analyze_project
+
+    progress = make_progress(fmt or OutputFormat.table, output)
+    try:
+        result = analyze_project(project, request, functions, progress)
+    finally:
+        progress.finish()
+    for entry in result.functions:
+        if entry.function_output.strip():
+            typer.echo(f"---- {entry.logical_id}: the function's output ----", err=True)
+            typer.echo(entry.function_output.rstrip(), err=True)
+            typer.echo("-------------------------------", err=True)
+    emit(result, fmt, output, top)
+    for entry in result.functions:
+        if entry.error:
+            typer.echo(f"coldprof: error: {entry.logical_id}: {entry.error}", err=True)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
 def report_init_failure(
     error: FunctionInitError, fmt: OutputFormat | None, output: Path | None, top: int | None
 ) -> NoReturn:
@@ -290,6 +370,8 @@ def report_init_failure(
         except ColdprofError as e:
             fail(e)
     typer.echo(f"coldprof: error: {error.message}", err=True)
+    if error.hint:
+        typer.echo(f"hint: {error.hint}", err=True)
     raise typer.Exit(EXIT_FAILED)
 
 

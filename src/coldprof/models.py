@@ -215,6 +215,61 @@ class InitFailure:
 
 
 @dataclass(frozen=True)
+class DeclaredFunction:
+    """What the project's template declares for the analyzed function (see project/)."""
+
+    logical_id: str
+    template: str
+    source_format: str  # "sam", "cloudformation", "cdk", "serverless"
+    runtime: str | None = None
+    architecture: str | None = None
+    memory_mb: int | None = None
+    timeout_s: float | None = None
+    # (variable, stand-in value, why): values coldprof made up, never the template's own.
+    stand_ins: tuple[tuple[str, str, str], ...] = ()
+    local_layers: tuple[str, ...] = ()
+    arn_layers: tuple[str, ...] = ()  # given by ARN: not fetched, so not part of the measure
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "logical_id": self.logical_id,
+            "template": self.template,
+            "source_format": self.source_format,
+            "runtime": self.runtime,
+            "architecture": self.architecture,
+            "memory_mb": self.memory_mb,
+            "timeout_s": self.timeout_s,
+            "stand_ins": [
+                {"variable": v, "value": value, "reason": r} for v, value, r in self.stand_ins
+            ],
+            "local_layers": list(self.local_layers),
+            "arn_layers": list(self.arn_layers),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeclaredFunction:
+        memory, timeout = data.get("memory_mb"), data.get("timeout_s")
+        return cls(
+            logical_id=str(data.get("logical_id", "")),
+            template=str(data.get("template", "")),
+            source_format=str(data.get("source_format", "")),
+            runtime=data.get("runtime"),
+            architecture=data.get("architecture"),
+            memory_mb=int(memory) if memory is not None else None,
+            timeout_s=float(timeout) if timeout is not None else None,
+            stand_ins=tuple(
+                (str(s.get("variable", "")), str(s.get("value", "")), str(s.get("reason", "")))
+                for s in data.get("stand_ins", ())
+            ),
+            local_layers=tuple(data.get("local_layers", ())),
+            arn_layers=tuple(data.get("arn_layers", ())),
+            notes=tuple(data.get("notes", ())),
+        )
+
+
+@dataclass(frozen=True)
 class AnalyzeResult:
     """The outcome of `coldprof analyze`: init times, per-dependency costs and the import tree."""
 
@@ -236,6 +291,7 @@ class AnalyzeResult:
     discarded_reason: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)  # later stages' findings (advisor)
     schema_version: int = SCHEMA_VERSION
+    declared: DeclaredFunction | None = None  # from the project's template, when there is one
 
     kind = "analyze"
 
@@ -262,6 +318,8 @@ class AnalyzeResult:
             "discarded_runs": self.discarded_runs,
             "discarded_reason": self.discarded_reason,
         }
+        if self.declared is not None:
+            data["declared"] = self.declared.to_dict()
         data.update(self.extras)
         return data
 
@@ -285,8 +343,10 @@ class AnalyzeResult:
             "failure",
             "discarded_runs",
             "discarded_reason",
+            "declared",
         }
         failure = data.get("failure")
+        declared = data.get("declared")
         return cls(
             handler=str(data.get("handler", "")),
             python=str(data.get("python", "")),
@@ -305,4 +365,5 @@ class AnalyzeResult:
             discarded_reason=data.get("discarded_reason"),
             extras={k: v for k, v in data.items() if k not in known},
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+            declared=DeclaredFunction.from_dict(declared) if declared else None,
         )

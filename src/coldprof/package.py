@@ -14,11 +14,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import BuildError, HandlerNotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from .project import FunctionSpec
 
 # Guessed in this order; a guess counts only if its module defines the name.
 CONVENTIONAL_HANDLERS = (
@@ -31,8 +35,6 @@ CONVENTIONAL_HANDLERS = (
     "main.handler",
     "main.lambda_handler",
 )
-TEMPLATE_NAMES = ("template.yaml", "template.yml")
-SERVERLESS_NAMES = ("serverless.yml", "serverless.yaml")
 # What the managed Python runtime provides beside the standard library.
 RUNTIME_DISTRIBUTIONS = ("awslambdaric", "boto3")
 _SKIP_DIRS = {"__pycache__", ".aws-sam", "node_modules", ".git", ".venv", "venv", ".pytest_cache"}
@@ -114,7 +116,8 @@ class FunctionSource:
 
     path: Path
     handler: str
-    handler_origin: str  # "--handler", "template.yaml", "serverless.yml" or "convention"
+    handler_origin: str  # "--handler", the project file's name, or "convention"
+    spec: FunctionSpec | None = None  # what the project declares for it
 
     @property
     def module(self) -> str:
@@ -122,6 +125,8 @@ class FunctionSource:
 
     @property
     def requirements(self) -> Path | None:
+        if self.spec is not None and self.spec.requirements is not None:
+            return self.spec.requirements
         candidate = self.path / "requirements.txt"
         return candidate if candidate.is_file() else None
 
@@ -148,36 +153,38 @@ def _has_extension(stem: Path) -> bool:
     return stem.parent.is_dir() and any(stem.parent.glob(f"{stem.name}.*.so"))
 
 
-_HANDLER_RE = re.compile(r"^\s*[Hh]andler:\s*['\"]?([\w./-]+\.[\w]+)['\"]?\s*(#.*)?$")
-_CODEURI_RE = re.compile(r"^\s*CodeUri:\s*['\"]?([^'\"#\s]+)['\"]?\s*(#.*)?$")
-
-
-def _template_handlers(path: Path) -> list[tuple[str, Path]]:
-    """(handler, code dir) pairs from a SAM template or serverless.yml, read without YAML."""
-    handlers: list[str] = []
-    code_uris: list[str] = []
-    for line in path.read_text(errors="replace").splitlines():
-        if match := _HANDLER_RE.match(line):
-            handlers.append(match.group(1))
-        elif match := _CODEURI_RE.match(line):
-            code_uris.append(match.group(1))
-    if len(code_uris) == len(handlers):
-        return [(h, path.parent / uri) for h, uri in zip(handlers, code_uris, strict=True)]
-    if len(code_uris) == 1:  # Globals: one CodeUri for every function
-        return [(h, path.parent / code_uris[0]) for h in handlers]
-    return [(h, path.parent) for h in handlers]
-
-
-def resolve_function(path: Path, handler: str | None = None) -> FunctionSource:
-    """Find the function directory's handler: --handler, then templates, then conventions."""
+def resolve_function(
+    path: Path,
+    handler: str | None = None,
+    function: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> FunctionSource:
+    """Find the function: --handler in the folder, else the project (template.yaml,
+    serverless.yml, cdk.out) at or above it, else the conventional handler names."""
     if not path.exists():
         raise UsageError(f"{path}: no such file or directory")
     # Absolute, so module files resolve the same whatever the working directory.
     path = Path(os.path.abspath(path))
+    if handler is None:
+        from .project import find_project, select_functions
+
+        project = find_project(path, parameters)
+        if project is not None and (project.functions or project.skipped or function):
+            chosen = select_functions(project, [function] if function else [])
+            if len(chosen) > 1:
+                raise HandlerNotFoundError(
+                    f"{project.template} declares several functions ({', '.join(project.ids())})",
+                    hint="pick one with --function ID",
+                )
+            return _from_spec(chosen[0])
+        if function:
+            raise UsageError(f"--function {function}: no template, serverless.yml or cdk.out here")
+    elif function:
+        raise UsageError("--handler and --function are alternatives: give one")
     guesses: tuple[str, ...] = ()
     if path.is_file():
         if path.suffix != ".py":
-            raise UsageError(f"{path}: not a function directory or a Python file")
+            raise UsageError(f"{path}: not a function directory, a project file or a Python file")
         guesses = (f"{path.stem}.lambda_handler", f"{path.stem}.handler")
         path = path.parent
     if not any(_python_files(path)):
@@ -194,25 +201,44 @@ def resolve_function(path: Path, handler: str | None = None) -> FunctionSource:
         return FunctionSource(path, handler, "--handler")
     if guesses:  # a file was given: only its own module is guessed at
         return _guess_handler(path, guesses, "")
-    for names, origin in ((TEMPLATE_NAMES, "template.yaml"), (SERVERLESS_NAMES, "serverless.yml")):
-        for name in names:
-            template = path / name
-            if not template.is_file():
-                continue
-            found = [
-                (h, d)
-                for h, d in _template_handlers(template)
-                if module_exists(d, h.rsplit(".", 1)[0])
-            ]
-            if len(found) == 1:
-                found_handler, code_dir = found[0]
-                return FunctionSource(code_dir, found_handler, origin)
-            if len(found) > 1:
-                listed = ", ".join(h for h, _ in found)
-                raise HandlerNotFoundError(
-                    f"{template} names several handlers ({listed})", hint="pick one with --handler"
-                )
-    return _guess_handler(path, CONVENTIONAL_HANDLERS, "template.yaml, serverless.yml, ")
+    return _guess_handler(path, CONVENTIONAL_HANDLERS, "template.yaml, serverless.yml, cdk.out, ")
+
+
+def _from_spec(spec: FunctionSpec) -> FunctionSource:
+    code_dir = unpacked_asset(spec.code_dir)
+    module, name = spec.handler.rsplit(".", 1)
+    if not module_exists(code_dir, module):
+        raise HandlerNotFoundError(
+            f"{spec.logical_id}: handler module {module!r} not found in {code_dir}",
+            hint=f"modules there: {', '.join(_top_modules(code_dir)) or 'none'}",
+        )
+    if module_defines(code_dir, module, name) is False:
+        functions = ", ".join(_functions_of(code_dir, module)[:8])
+        raise HandlerNotFoundError(
+            f"{spec.logical_id}: {_module_label(code_dir, module)} defines no {name} "
+            f"(the template's Handler is {spec.handler})",
+            hint=f"functions defined there: {functions}" if functions else None,
+        )
+    return FunctionSource(code_dir, spec.handler, spec.template.name, spec=spec)
+
+
+def unpacked_asset(path: Path, cache: Path | None = None) -> Path:
+    """A folder as is; a zipped asset (cdk.out keeps some so) checked and unpacked into the
+    cache, keyed by its content, once."""
+    if path.is_dir():
+        return path
+    from .archive import extract_archive
+
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    destination = (cache or cache_root()) / "assets" / f"{path.stem[:40]}-{digest}"
+    with _locked(destination.parent / f"{destination.name}.lock"):
+        if not destination.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix="asset-", dir=destination.parent))
+            extract_archive(data, staging / "code", read_only=False)
+            (staging / "code").rename(destination)
+            shutil.rmtree(staging, ignore_errors=True)
+    return destination
 
 
 def _guess_handler(path: Path, guesses: Sequence[str], tried_first: str) -> FunctionSource:

@@ -19,6 +19,7 @@ RESULT_MODULES = {
     "audit": "coldprof.audit",
     "remote": "coldprof.remote",
     "logs": "coldprof.logs",
+    "project": "coldprof.project_analyze",
 }
 
 

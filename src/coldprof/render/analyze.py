@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..models import ADVISOR_KEY, AnalyzeResult
+from ..models import ADVISOR_KEY, AnalyzeResult, DeclaredFunction
 from .units import ms, size
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ def headline(result: AnalyzeResult) -> list[str]:
     if result.discarded_runs:
         runs += f" (+{result.discarded_runs} not counted: {result.discarded_reason})"
     lines = [f"handler {result.handler}  ·  Python {result.python}  ·  {runs}"]
+    if result.declared is not None:
+        lines.extend(declared_lines(result.declared))
     if result.failure is not None:
         lines.append(f"init failed ({result.failure.status}): {result.failure.message}")
     elif result.init_ms.samples:
@@ -67,6 +70,32 @@ def headline(result: AnalyzeResult) -> list[str]:
         f"bytecode {'shipped' if p.has_bytecode else 'NOT shipped'} ({penalty})"
     )
     lines.extend(f"warning: {w}" for w in p.warnings)
+    return lines
+
+
+def declared_lines(d: DeclaredFunction) -> list[str]:
+    """What the template declares: the function, its configuration, what is stood in for."""
+    declared = [
+        d.runtime,
+        d.architecture,
+        f"{d.memory_mb} MB" if d.memory_mb is not None else None,
+        f"timeout {d.timeout_s:g} s" if d.timeout_s is not None else None,
+    ]
+    said = ", ".join(x for x in declared if x) or "nothing about runtime or memory"
+    lines = [f"function {d.logical_id} in {Path(d.template).name}  ·  declared: {said}"]
+    if d.local_layers:
+        lines.append(f"layers built from the project: {', '.join(d.local_layers)}")
+    if d.arn_layers:
+        lines.append(
+            f"layers by ARN, not fetched and not measured: {', '.join(d.arn_layers)} "
+            "(give their content with --layer DIR)"
+        )
+    if d.stand_ins:
+        lines.append(
+            "stand-in values (not known offline; --env or --parameter sets them): "
+            + "; ".join(f"{variable}: {reason}" for variable, _, reason in d.stand_ins)
+        )
+    lines.extend(f"note: {note}" for note in d.notes)
     return lines
 
 

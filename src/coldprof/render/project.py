@@ -1,0 +1,117 @@
+"""How a project's analysis reads: a summary table of its functions, then each one's report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import analyze as analyze_render
+from .units import ms, size
+
+if TYPE_CHECKING:
+    from ..models import AnalyzeResult
+    from ..project_analyze import ProjectFunction, ProjectResult
+
+SUMMARY_HEADERS = (
+    "function",
+    "handler",
+    "runtime",
+    "memory",
+    "init median ms",
+    "top dependency",
+    "zipped",
+)
+_NOT_DEPENDENCIES = {"function", "stdlib", "runtime"}
+
+
+def top_dependency(result: AnalyzeResult) -> str:
+    """The costliest dependency the function brings itself (not its code, stdlib or runtime)."""
+    for dep in result.dependencies:  # sorted by inclusive ms
+        if dep.kind not in _NOT_DEPENDENCIES:
+            return f"{dep.name} ({ms(dep.inclusive_ms)} ms)"
+    return "-"
+
+
+def summary_rows(project: ProjectResult) -> list[list[str]]:
+    rows = []
+    for entry in project.functions:
+        r = entry.result
+        d = r.declared if r is not None else None
+        if r is None or r.failure is not None:
+            init = f"FAILED: {entry.error or (r.failure.message if r and r.failure else '?')}"
+            init = init if len(init) <= 60 else init[:57] + "..."
+        else:
+            init = ms(r.init_ms.median)
+        rows.append(
+            [
+                entry.logical_id,
+                r.handler if r is not None else "",
+                (d.runtime or "-") if d is not None else "-",
+                f"{d.memory_mb} MB" if d is not None and d.memory_mb is not None else "-",
+                init,
+                top_dependency(r) if r is not None and r.failure is None else "-",
+                size(r.package.zipped_bytes) if r is not None else "-",
+            ]
+        )
+    return rows
+
+
+def _title(project: ProjectResult) -> str:
+    failed = sum(1 for f in project.functions if f.exit_code)
+    state = f"{failed} failed" if failed else "all analyzed"
+    count = len(project.functions)
+    return (
+        f"project {Path(project.template).name} ({project.source_format}): "
+        f"{count} function{'s' if count != 1 else ''}, {state}"
+    )
+
+
+def _failure_lines(entry: ProjectFunction) -> list[str]:
+    lines = [f"error: {entry.error}"] if entry.error else []
+    if entry.hint:
+        lines.append(f"hint: {entry.hint}")
+    return lines
+
+
+def table(project: ProjectResult, top: int | None = 15, **options: Any) -> str:
+    from tabulate import tabulate
+
+    out = [
+        _title(project),
+        "",
+        tabulate(
+            summary_rows(project),
+            headers=SUMMARY_HEADERS,
+            tablefmt="simple",
+            disable_numparse=True,
+            colalign=("left", "left", "left", "right", "right", "left", "right"),
+        ),
+    ]
+    out += [f"not analyzed: {i}: {reason}" for i, reason in project.skipped]
+    for entry in project.functions:
+        out += ["", f"== {entry.logical_id} " + "=" * max(3, 60 - len(entry.logical_id))]
+        if entry.result is not None:
+            out.append(analyze_render.table(entry.result, top=top, **options).rstrip("\n"))
+        out += _failure_lines(entry)
+    return "\n".join(out) + "\n"
+
+
+def markdown(project: ProjectResult, top: int | None = None, **options: Any) -> str:
+    from tabulate import tabulate
+
+    escape = analyze_render.escape_markdown
+    rows = [[escape(cell) for cell in row] for row in summary_rows(project)]
+    lines = [
+        f"# coldprof analyze: {escape(_title(project))}",
+        "",
+        tabulate(rows, headers=SUMMARY_HEADERS, tablefmt="github", disable_numparse=True),
+        "",
+    ]
+    lines += [f"- not analyzed: {escape(i)}: {escape(reason)}" for i, reason in project.skipped]
+    for entry in project.functions:
+        if entry.result is not None:
+            lines += ["", analyze_render.markdown(entry.result, top=top, **options)]
+        else:
+            lines += ["", f"## {escape(entry.logical_id)}", ""]
+        lines += [f"- {escape(line)}" for line in _failure_lines(entry)]
+    return "\n".join(lines) + "\n"

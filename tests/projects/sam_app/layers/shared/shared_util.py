@@ -1,0 +1,5 @@
+"""A module the SharedLayer provides."""
+
+
+def tag():
+    return "shared"
