@@ -9,7 +9,7 @@ import pytest
 
 from conftest import coldprof_cmd
 
-HEAVY = ("boto3", "botocore", "tabulate", "awslambdaric", "matplotlib")
+HEAVY = ("boto3", "botocore", "tabulate", "awslambdaric", "matplotlib", "yaml")
 
 
 @pytest.mark.parametrize("args", [("--version",), ("--help",), ("analyze", "--help")])

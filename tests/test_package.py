@@ -123,12 +123,19 @@ def test_serverless_yml(tmp_path: Path) -> None:
     assert source.module == "src.api"
 
 
-def test_template_with_several_handlers_asks_for_one(tmp_path: Path) -> None:
+def test_template_with_several_functions_asks_for_one(tmp_path: Path) -> None:
     write(tmp_path / "a.py", "def h(e, c): pass\n")
     write(tmp_path / "b.py", "def h(e, c): pass\n")
-    write(tmp_path / "template.yaml", "Handler: a.h\nHandler: b.h\n")
-    with pytest.raises(HandlerNotFoundError, match="several handlers"):
+    write(
+        tmp_path / "template.yaml",
+        "Resources:\n"
+        "  A:\n    Type: AWS::Serverless::Function\n    Properties: {Handler: a.h}\n"
+        "  B:\n    Type: AWS::Serverless::Function\n    Properties: {Handler: b.h}\n",
+    )
+    with pytest.raises(HandlerNotFoundError, match="several functions") as info:
         resolve_function(tmp_path)
+    assert "--function" in (info.value.hint or "")
+    assert resolve_function(tmp_path, function="B").handler == "b.h"
 
 
 def test_explicit_handler_must_exist(tmp_path: Path) -> None:

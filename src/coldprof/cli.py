@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -315,7 +316,7 @@ def analyze(
         fail(e)
 
 
-def _several_functions(path: Path, parameters: dict[str, str], functions: list[str]) -> Any:
+def _several_functions(path: Path, parameters: Mapping[str, str], functions: list[str]) -> Any:
     """The project at `path` when the run covers more than one of its functions, else None."""
     from .project import find_project
 

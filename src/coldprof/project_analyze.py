@@ -89,6 +89,19 @@ class ProjectResult:
         )
 
 
+def _one(logical_id: str, request: AnalyzeRequest, progress: Progress) -> ProjectFunction:
+    try:
+        result = analyze(replace(request, function=logical_id), progress)
+    except FunctionInitError as e:
+        partial = e.partial if isinstance(e.partial, AnalyzeResult) else None
+        return ProjectFunction(
+            logical_id, partial, e.exit_code, e.message, e.hint, e.function_output
+        )
+    except ColdprofError as e:
+        return ProjectFunction(logical_id, None, e.exit_code, e.message, e.hint)
+    return ProjectFunction(logical_id, result)
+
+
 def analyze_project(
     project: Project,
     request: AnalyzeRequest,
@@ -98,20 +111,7 @@ def analyze_project(
     """Each chosen function in turn; one that fails does not stop the others."""
     progress = progress or NoProgress()
     chosen = select_functions(project, function_ids)
-    analyzed = []
-    for spec in chosen:
-        try:
-            result = analyze(replace(request, function=spec.logical_id), progress)
-            analyzed.append(ProjectFunction(spec.logical_id, result))
-        except FunctionInitError as e:
-            partial = e.partial if isinstance(e.partial, AnalyzeResult) else None
-            analyzed.append(
-                ProjectFunction(
-                    spec.logical_id, partial, e.exit_code, e.message, e.hint, e.function_output
-                )
-            )
-        except ColdprofError as e:
-            analyzed.append(ProjectFunction(spec.logical_id, None, e.exit_code, e.message, e.hint))
+    analyzed = [_one(spec.logical_id, request, progress) for spec in chosen]
     skipped = tuple((s.logical_id, s.reason) for s in project.skipped) if not function_ids else ()
     return ProjectResult(
         template=str(project.template),

@@ -1,4 +1,4 @@
-"""CloudFormation intrinsic functions, resolved offline as far as they can be; stand-ins for the rest."""
+"""CloudFormation intrinsics, resolved offline as far as they can be; stand-ins for the rest."""
 
 from __future__ import annotations
 

@@ -146,9 +146,10 @@ def load(path: Path, parameters: Mapping[str, str] | None = None) -> Project:
         env, stand_ins = _environment(
             provider.get("environment"), fn.get("environment"), variables, resolver
         )
-        layers = []
-        for entry in fn.get("layers") or provider.get("layers") or []:
-            layers.append(_layer_ref(entry, layer_dirs, variables, resolver))
+        layers = [
+            _layer_ref(entry, layer_dirs, variables, resolver)
+            for entry in fn.get("layers") or provider.get("layers") or []
+        ]
         architecture = variables.text(fn.get("architecture") or provider.get("architecture"), [])
         functions.append(
             FunctionSpec(
