@@ -99,3 +99,23 @@ def test_fail_on_deferrable_ms_is_read_by_audit(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--fail-on-deferrable-ms needs --event" in done.stderr
     assert "unknown" not in done.stderr  # the key is known, not warned about
+
+
+def test_per_function_budgets_override_the_shared_ones(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.coldprof]\nmax-init-ms = 500\nmax-package-mb = 5\n\n"
+        "[tool.coldprof.functions.ReportsFunction]\nmax_init_ms = 900\n"
+    )
+    loaded = config.load(tmp_path)
+    assert loaded.warnings == ()
+    assert loaded.for_function("ReportsFunction").get("max-init-ms") == 900
+    assert loaded.for_function("ReportsFunction").get("max-package-mb") == 5
+    assert loaded.for_function("OrdersFunction").get("max-init-ms") == 500
+
+
+def test_a_per_function_table_holds_budgets_only(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.coldprof.functions.Api]\nbaseline = 'base.json'\n"
+    )
+    with pytest.raises(UsageError, match=r"functions.Api\] baseline is not a per-function"):
+        config.load(tmp_path)

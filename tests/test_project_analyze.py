@@ -157,3 +157,45 @@ def test_saved_project_result_renders_again(tmp_path: Path) -> None:
     again = run("report", str(saved), "--format", "markdown")
     assert again.returncode == 0, again.stderr
     assert "| create" in again.stdout and "todos/create.create" in again.stdout
+
+
+def _copy_sam(tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(PROJECTS / "sam_app", tmp_path / "sam_app"))
+
+
+def test_audit_project_holds_each_function_to_its_own_budget(tmp_path: Path) -> None:
+    project = _copy_sam(tmp_path)
+    # Orders gets a budget no init can fail; Reports one no init can meet.
+    (project / "pyproject.toml").write_text(
+        "[tool.coldprof]\nmax-init-ms = 100000\n\n"
+        "[tool.coldprof.functions.ReportsFunction]\nmax-init-ms = 0.001\n"
+    )
+    done = run("audit", str(project), "--runs", "1", "--format", "json")
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    assert data["kind"] == "project_audit" and data["ok"] is False
+    verdicts = {f["logical_id"]: (f["exit_code"], f["audit"]) for f in data["functions"]}
+    assert verdicts["OrdersFunction"][0] == 0 and verdicts["OrdersFunction"][1]["ok"] is True
+    reports_code, reports_audit = verdicts["ReportsFunction"]
+    assert reports_code == 1
+    assert [f["rule"] for f in reports_audit["findings"]] == ["max-init-ms"]
+    assert reports_audit["budgets"]["max_init_ms"] == 0.001
+
+
+def test_audit_project_baseline_round_trip(tmp_path: Path) -> None:
+    project = _copy_sam(tmp_path)
+    baseline = tmp_path / "baseline.json"
+    quick = ("--runs", "2", "--baseline", str(baseline))
+    done = run("audit", str(project), *quick, "--update-baseline")
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(baseline.read_text())
+    assert saved["kind"] == "project"
+    assert [f["logical_id"] for f in saved["functions"]] == ["OrdersFunction", "ReportsFunction"]
+    # One function against its entry in the project baseline.
+    done = run("audit", str(project), *quick, "--function", "ReportsFunction", "--format", "json")
+    assert done.returncode in (0, 1), done.stderr
+    data = json.loads(done.stdout)
+    assert data["baseline"]["handler"] == "reports.handler"
+    assert data["init"] is not None

@@ -288,7 +288,7 @@ def analyze(
             follow_symlinks=follow_symlinks,
         )
         if handler is None and request.function is None:
-            project = _several_functions(path, request.parameters, functions)
+            project = project_to_run(path, request.parameters, functions)
             if project is not None:
                 if event or verify or py_spy:
                     raise UsageError(
@@ -316,7 +316,7 @@ def analyze(
         fail(e)
 
 
-def _several_functions(path: Path, parameters: Mapping[str, str], functions: list[str]) -> Any:
+def project_to_run(path: Path, parameters: Mapping[str, str], functions: list[str]) -> Any:
     """The project at `path` when the run covers more than one of its functions, else None."""
     from .project import find_project
 

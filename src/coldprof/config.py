@@ -22,6 +22,15 @@ KEYS: Mapping[str, type | tuple[type, ...]] = {
     "runs": int,
     "handler": str,
 }
+# Settings a [tool.coldprof.functions.<logical id>] table may hold for one function.
+FUNCTION_KEYS = (
+    "max-init-ms",
+    "max-dependency-ms",
+    "max-package-mb",
+    "max-regression-pct",
+    "min-regression-ms",
+    "fail-on-deferrable-ms",
+)
 _SECTION = re.compile(r"^\s*\[\s*tool\s*\.\s*coldprof\s*[\].]", re.MULTILINE)
 
 
@@ -32,6 +41,15 @@ class Config:
     path: Path | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # [tool.coldprof.functions.<logical id>]: a project's per-function budgets.
+    functions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def for_function(self, logical_id: str) -> Config:
+        """The settings for one of a project's functions: its own table over the shared ones."""
+        own = self.functions.get(logical_id)
+        if not own:
+            return self
+        return Config(self.path, {**self.values, **own}, self.warnings, self.functions)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
@@ -98,7 +116,17 @@ def load(start: Path) -> Config:
         if not isinstance(section, dict):
             continue
         values, warnings = _validate(path, section)
-        return Config(path, values, warnings)
+        functions: dict[str, dict[str, Any]] = {}
+        for logical_id, table in (section.get("functions") or {}).items():
+            where = f"[tool.coldprof.functions.{logical_id}]"
+            if not isinstance(table, dict):
+                raise UsageError(f"{path}: {where} must be a table of budgets")
+            own, more = _validate(path, table)
+            for key in set(own) - set(FUNCTION_KEYS):
+                raise UsageError(f"{path}: {where} {key} is not a per-function setting")
+            functions[str(logical_id)] = own
+            warnings += tuple(w.replace("[tool.coldprof]", where) for w in more)
+        return Config(path, values, warnings, functions)
     return Config()
 
 

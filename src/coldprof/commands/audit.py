@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,16 +14,19 @@ from ..cli import (
     EnvOption,
     FollowSymlinksOption,
     FormatOption,
+    FunctionOption,
     HandlerOption,
     InitLimitOption,
     LayerOption,
     OutputOption,
+    ParameterOption,
     PathArgument,
     app,
     emit,
     fail,
     make_progress,
     parse_env,
+    project_to_run,
     report_event_failures,
     report_init_failure,
 )
@@ -34,8 +37,9 @@ if TYPE_CHECKING:
     from ..models import AnalyzeResult
 
 
-def load_baseline(path: Path) -> AnalyzeResult:
-    """A saved analyze result, or the analyzed run inside a saved audit."""
+def load_baseline(path: Path, function: str | None = None) -> AnalyzeResult:
+    """A saved analyze result, the analyzed run inside a saved audit, or one function's run
+    in a saved project result."""
     from ..audit import AuditResult
     from ..models import AnalyzeResult
     from .report import load_result
@@ -49,12 +53,17 @@ def load_baseline(path: Path) -> AnalyzeResult:
     saved = load_result(path)
     if isinstance(saved, AuditResult):
         return saved.result
+    if saved.kind in ("project", "project_audit") and function is not None:
+        runs = load_project_baseline(path)
+        if function not in runs:
+            raise UsageError(f"--baseline {path}: holds no run of {function}")
+        return runs[function]
     if not isinstance(saved, AnalyzeResult):
         raise UsageError(f"--baseline {path}: a {saved.kind} result, not an analyze result")
     return saved
 
 
-def write_baseline(path: Path, result: AnalyzeResult) -> None:
+def write_baseline(path: Path, result: Any) -> None:
     """Replace the baseline in one step, so a failed write never leaves half a file."""
     import tempfile
 
@@ -74,6 +83,8 @@ def write_baseline(path: Path, result: AnalyzeResult) -> None:
 def audit(
     path: PathArgument,
     handler: HandlerOption = None,
+    function: FunctionOption = None,
+    parameter: ParameterOption = None,
     baseline: Annotated[
         Path | None,
         typer.Option(
@@ -161,7 +172,8 @@ def audit(
 
     Exit codes: 0 clean, 1 findings, 2 usage (an incomparable baseline too), 3 the function
     or its environment failed. Budgets can live in [tool.coldprof] of the nearest
-    pyproject.toml; flags win.
+    pyproject.toml, a project's per function in [tool.coldprof.functions.<logical id>];
+    flags win. On a project, every function is audited and the worst exit code wins.
     """
     import platform
     import sys
@@ -176,15 +188,11 @@ def audit(
         check_comparable,
     )
     from ..audit import audit as run_audit
+    from ..project import parse_parameters
 
-    try:
-        if not path.exists():
-            raise UsageError(f"{path}: no such file or directory")
-        config = config_module.load(path)
-        for warning in config.warnings:
-            typer.echo(f"coldprof: warning: {warning}", err=True)
+    def budgets_of(config: config_module.Config) -> Budgets:
         pick = config_module.pick
-        budgets = Budgets(
+        return Budgets(
             max_init_ms=pick(max_init_ms, config, "max-init-ms"),
             max_dependency_ms=pick(max_dependency_ms, config, "max-dependency-ms"),
             max_package_mb=pick(max_package_mb, config, "max-package-mb"),
@@ -195,18 +203,77 @@ def audit(
                 pick(min_regression_ms, config, "min-regression-ms", DEFAULT_MIN_REGRESSION_MS)
             ),
         )
+
+    try:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+        config = config_module.load(path)
+        for warning in config.warnings:
+            typer.echo(f"coldprof: warning: {warning}", err=True)
+        functions = list(dict.fromkeys(function or ()))
+        parameters = parse_parameters(parameter)
+        if len(functions) == 1:
+            config = config.for_function(functions[0])
+        pick = config_module.pick
+        budgets = budgets_of(config)
         fail_on_deferrable_ms = pick(fail_on_deferrable_ms, config, "fail-on-deferrable-ms")
         baseline_path = baseline or config.path_setting("baseline")
         if update_baseline and baseline_path is None:
             raise UsageError("--update-baseline needs --baseline FILE (or `baseline` in pyproject)")
+        project = None
+        if handler is None and len(functions) != 1:
+            project = project_to_run(path, parameters, functions)
+        if project is not None:
+            from ..project_audit import FunctionPolicy
+
+            baselines = (
+                load_project_baseline(baseline_path)
+                if baseline_path is not None and not update_baseline
+                else {}
+            )
+
+            def policy_for(logical_id: str) -> FunctionPolicy:
+                own = config.for_function(logical_id)
+                return FunctionPolicy(
+                    budgets_of(own),
+                    baselines.get(logical_id),
+                    pick(fail_on_deferrable_ms, own, "fail-on-deferrable-ms"),
+                )
+
+            request = AnalyzeRequest(
+                path=path,
+                parameters=parameters,
+                runs=int(pick(runs, config, "runs", 10)),
+                build=build,
+                layers=tuple(layer or ()),
+                env=parse_env(env),
+                bytecode_runs=bytecode_runs,
+                init_limit_s=init_limit,
+                events=tuple(event or ()),
+            )
+            audit_all(
+                project,
+                request,
+                policy_for,
+                functions,
+                baseline_path,
+                update_baseline,
+                config,
+                fmt,
+                output,
+                top,
+            )
+            return
         previous = None
         if baseline_path is not None and not update_baseline:
-            previous = load_baseline(baseline_path)
+            previous = load_baseline(baseline_path, functions[0] if functions else None)
             # Refuse before spending a minute on cold starts that cannot be compared.
             check_comparable(previous, platform.python_version(), sys.platform, platform.machine())
         request = AnalyzeRequest(
             path=path,
-            handler=handler or config.get("handler"),
+            handler=handler or (None if functions else config.get("handler")),
+            function=functions[0] if functions else None,
+            parameters=parameters,
             runs=int(pick(runs, config, "runs", 10)),
             build=build,
             layers=tuple(layer or ()),
@@ -226,6 +293,11 @@ def audit(
             result = run_analyze(request, progress)
         finally:
             progress.finish()
+        if result.declared is not None and not functions:
+            # The project's only function: its own [tool.coldprof.functions.<id>] budgets apply.
+            own = config.for_function(result.declared.logical_id)
+            budgets = budgets_of(own)
+            fail_on_deferrable_ms = pick(fail_on_deferrable_ms, own, "fail-on-deferrable-ms")
         audited = run_audit(
             result,
             budgets,
@@ -251,3 +323,77 @@ def audit(
         fail(e)
     if not audited.ok:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def load_project_baseline(path: Path) -> dict[str, AnalyzeResult]:
+    """A saved project result (analyze or audit of a project) → each function's run."""
+    from ..project_analyze import ProjectResult
+    from ..project_audit import ProjectAuditResult
+    from .report import load_result
+
+    if not path.exists():
+        raise UsageError(
+            f"--baseline {path}: no such file",
+            hint="write one with `coldprof audit PROJECT --baseline FILE --update-baseline`",
+        )
+    saved = load_result(path)
+    if isinstance(saved, ProjectAuditResult):
+        return saved.analyzed()
+    if isinstance(saved, ProjectResult):
+        return {f.logical_id: f.result for f in saved.functions if f.result is not None}
+    raise UsageError(
+        f"--baseline {path}: a {saved.kind} result; a project is compared with a project's",
+        hint="pick one function with --function, or write a project baseline with "
+        "--update-baseline",
+    )
+
+
+def audit_all(
+    project: Any,
+    request: Any,
+    policy_for: Any,
+    functions: list[str],
+    baseline_path: Path | None,
+    update_baseline: bool,
+    config: Any,
+    fmt: OutputFormat | None,
+    output: Path | None,
+    top: int | None,
+) -> None:
+    """Every chosen function audited; the worst exit code of theirs."""
+    from ..project_analyze import ProjectFunction, ProjectResult
+    from ..project_audit import audit_project
+
+    progress = make_progress(fmt or OutputFormat.table, output)
+    try:
+        result = audit_project(
+            project,
+            request,
+            policy_for,
+            functions,
+            progress,
+            baseline_path=str(baseline_path) if baseline_path and not update_baseline else None,
+            config_path=str(config.path) if config.path and config.values else None,
+        )
+    finally:
+        progress.finish()
+    if update_baseline and baseline_path is not None:
+        runs = result.analyzed()
+        saved = ProjectResult(
+            result.template,
+            result.source_format,
+            tuple(ProjectFunction(i, r) for i, r in runs.items()),
+        )
+        write_baseline(baseline_path, saved)
+        result = replace(result, notes=(*result.notes, f"wrote the baseline {baseline_path}"))
+    for entry in result.functions:
+        if entry.function_output.strip():
+            typer.echo(f"---- {entry.logical_id}: the function's output ----", err=True)
+            typer.echo(entry.function_output.rstrip(), err=True)
+            typer.echo("-------------------------------", err=True)
+    emit(result, fmt, output, top)
+    for entry in result.functions:
+        if entry.error:
+            typer.echo(f"coldprof: error: {entry.logical_id}: {entry.error}", err=True)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)

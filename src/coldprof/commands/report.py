@@ -20,6 +20,7 @@ RESULT_MODULES = {
     "remote": "coldprof.remote",
     "logs": "coldprof.logs",
     "project": "coldprof.project_analyze",
+    "project_audit": "coldprof.project_audit",
 }
 
 
