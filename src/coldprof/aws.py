@@ -10,7 +10,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -582,8 +582,15 @@ class LambdaApi:
         memory_mb: int,
         timeout_s: int,
         description: str,
+        environment: Mapping[str, str] | None = None,
+        layers: Sequence[str] = (),
     ) -> str:
         """CreateFunction from a zip, wait until it is Active, and return its ARN."""
+        extra: dict[str, Any] = {}
+        if environment:
+            extra["Environment"] = {"Variables": dict(environment)}
+        if layers:
+            extra["Layers"] = list(layers)
         response = self._call(
             f"creating the function {name}",
             lambda: self.client.create_function(
@@ -598,6 +605,7 @@ class LambdaApi:
                 Architectures=[architecture],
                 Publish=False,
                 Tags={"coldprof": "temporary"},
+                **extra,
             ),
         )
         self.wait_active(name)

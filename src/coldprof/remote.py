@@ -80,6 +80,12 @@ class RemoteRequest:
     runtime: str | None = None
     handler: str | None = None
     follow_symlinks: bool = False  # deploy what links leaving the folder point at
+    # For deployed function directories: variables over the template's, and layer folders
+    # (like /opt) added after the template's own.
+    env: Mapping[str, str] = field(default_factory=dict)
+    layers: tuple[Path, ...] = ()
+    function: str | None = None  # a project's function, by logical id or serverless name
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
         if not self.arns and not self.paths:
@@ -106,6 +112,14 @@ class RemoteRequest:
                 "deploying a function directory needs --role ROLE_ARN",
                 hint="the execution role the temporary function runs as; an emulator needs none",
             )
+        if self.arns and (self.env or self.layers or self.function):
+            raise UsageError(
+                "--env, --layer and --function are for function directories remote deploys",
+                hint="a deployed function keeps its own environment and layers",
+            )
+        for layer in self.layers:
+            if not layer.is_dir():
+                raise UsageError(f"--layer {layer}: not a directory")
         if self.local and self.endpoint_url:
             raise UsageError("pass either --local or --endpoint-url, not both")
         for arn in self.arns:
@@ -620,6 +634,8 @@ class DeployPlan:
     unzipped_bytes: int
     runtime: str
     architecture: str
+    environment: Mapping[str, str] = field(default_factory=dict)
+    layer_arns: tuple[str, ...] = ()  # the template's layers by ARN, attached as they are
 
 
 def run_remote(
@@ -1301,9 +1317,15 @@ def _plan_deploy(path: Path, request: RemoteRequest, progress: Progress) -> Depl
     from .function_tree import check_function_tree
     from .package import BuildTarget, resolve_function, task_root_for
 
-    source = resolve_function(path, request.handler)
+    source = resolve_function(path, request.handler, request.function, request.parameters)
     check_function_tree(source.path, request.follow_symlinks)
-    runtime = request.runtime or f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    spec = source.spec
+    declared_runtime = spec.runtime if spec is not None and not request.local else None
+    runtime = (
+        request.runtime
+        or declared_runtime
+        or f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    )
     python_version = runtime.removeprefix("python")
     if request.local:
         # The emulator runs the function on this machine: build for this machine.
@@ -1314,15 +1336,22 @@ def _plan_deploy(path: Path, request: RemoteRequest, progress: Progress) -> Depl
     progress.start(f"building {source.path.name}")
     try:
         root = task_root_for(source, build=True, target=target)
+        layers = list(request.layers)
+        if spec is not None:
+            from .layers import project_layers
+
+            layers = [*project_layers(spec, target=target), *layers]
     finally:
         progress.finish()
+    layer_roots = [layer / "python" for layer in layers if (layer / "python").is_dir()]
     unzipped = sum(p.stat().st_size for p in walk_files(root) if _zip_includes(root, p))
+    unzipped += sum(p.stat().st_size for r in layer_roots for p in walk_files(r))
     if unzipped > UNZIPPED_LIMIT_BYTES:
         raise UsageError(
             f"{path}: the package is {unzipped / MIB:,.1f} MB unzipped; Lambda allows "
             f"{UNZIPPED_LIMIT_BYTES // MIB} MB"
         )
-    zipped = build_zip(root, python_version)
+    zipped = build_zip(root, python_version, layer_roots)
     if len(zipped) > DIRECT_UPLOAD_LIMIT_BYTES:
         raise UsageError(
             f"{path}: the zip is {len(zipped) / MIB:,.1f} MB; Lambda takes at most "
@@ -1337,6 +1366,10 @@ def _plan_deploy(path: Path, request: RemoteRequest, progress: Progress) -> Depl
         unzipped_bytes=unzipped,
         runtime=runtime,
         architecture=request.architecture,
+        environment={**(spec.environment if spec is not None else {}), **request.env},
+        layer_arns=tuple(layer.arn for layer in spec.arn_layers if layer.arn)
+        if spec is not None
+        else (),
     )
 
 
@@ -1364,19 +1397,28 @@ def _zip_includes(root: Path, path: Path, cache_tag: str | None = None) -> bool:
     return True
 
 
-def build_zip(root: Path, python_version: str | None = None) -> bytes:
-    """A deterministic deflate zip of `root`: sorted entries, fixed times, normalised modes."""
+def build_zip(
+    root: Path, python_version: str | None = None, layer_roots: Sequence[Path] = ()
+) -> bytes:
+    """A deterministic deflate zip of `root`: sorted entries, fixed times, normalised modes.
+
+    `layer_roots` (a layer's python/ folder) are folded in under the package's own files: those
+    come first on Lambda's sys.path, so they win where both hold a file. Folding needs no
+    PublishLayerVersion, so nothing beyond the temporary function is left to clean up.
+    """
     cache_tag = f"cpython-{python_version.replace('.', '')}" if python_version else None
     from .distributions import walk_files
 
-    files = sorted(
-        (p for p in walk_files(root) if _zip_includes(root, p, cache_tag)),
-        key=lambda p: p.relative_to(root).as_posix(),
-    )
+    entries: dict[str, Path] = {}
+    for base in (root, *layer_roots):
+        for p in walk_files(base):
+            name = p.relative_to(base).as_posix()
+            if name not in entries and _zip_includes(base, p, cache_tag):
+                entries[name] = p
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for path in files:
-            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=_ZIP_EPOCH)
+        for name, path in sorted(entries.items()):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
             mode = path.stat().st_mode
             executable = bool(mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
             info.external_attr = ((0o100755 if executable else 0o100644) & 0xFFFF) << 16
@@ -1431,6 +1473,8 @@ def _deploy_and_sweep(
                     memory_mb=request.memory_tiers[0],
                     timeout_s=DEPLOY_TIMEOUT_S,
                     description=f"coldprof temporary function for {plan.path.name}",
+                    environment=plan.environment,
+                    layers=plan.layer_arns,
                 )
                 created = True
         finally:

@@ -9,7 +9,19 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from ..cli import FollowSymlinksOption, FormatOption, OutputOption, app, emit, fail, make_progress
+from ..cli import (
+    EnvOption,
+    FollowSymlinksOption,
+    FormatOption,
+    LayerOption,
+    OutputOption,
+    ParameterOption,
+    app,
+    emit,
+    fail,
+    make_progress,
+    parse_env,
+)
 from ..errors import EXIT_FAILED, ColdprofError, UsageError
 
 if TYPE_CHECKING:
@@ -23,7 +35,8 @@ def remote(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Function directories to deploy as temporary functions (needs --role or --local)."
+            help="Function directories, or a project (template.yaml, serverless.yml, cdk.out) "
+            "with --function, to deploy as temporary functions (needs --role or --local)."
         ),
     ] = None,
     arn: Annotated[
@@ -76,6 +89,17 @@ def remote(
         typer.Option(help="module.function for deployed directories (default: discovered)."),
     ] = None,
     follow_symlinks: FollowSymlinksOption = False,
+    function: Annotated[
+        str | None,
+        typer.Option(
+            "--function",
+            help="The project's function to deploy, by logical id (or serverless.yml name); "
+            "it gets the template's environment and local layers.",
+        ),
+    ] = None,
+    parameter: ParameterOption = None,
+    env: EnvOption = None,
+    layer: LayerOption = None,
     yes: Annotated[
         bool,
         typer.Option("--yes", "-y", help="Do not ask before invoking functions in real AWS."),
@@ -84,6 +108,7 @@ def remote(
     output: OutputOption = None,
 ) -> None:
     """Force cold starts on a deployed function across memory sizes, then restore it exactly."""
+    from ..project import parse_parameters
     from ..remote import RemoteRequest, SweepInterrupted, run_remote
 
     try:
@@ -105,6 +130,10 @@ def remote(
             runtime=runtime,
             handler=handler,
             follow_symlinks=follow_symlinks,
+            env=parse_env(env),
+            layers=tuple(layer or ()),
+            function=function,
+            parameters=parse_parameters(parameter),
         )
         from ..aws import Connection
         from ..render import OutputFormat
