@@ -21,17 +21,19 @@ SUMMARY_HEADERS = (
     "top dependency",
     "zipped",
 )
-_NOT_DEPENDENCIES = {"function", "stdlib", "runtime"}
 
 
 def top_dependency(result: AnalyzeResult) -> str:
-    """The costliest dependency the function brings itself (not its code, stdlib or runtime)."""
-    for kinds in (_NOT_DEPENDENCIES, {"function", "stdlib", "runtime-internal"}):
-        # Sorted by inclusive ms. Failing a dependency of its own, what the runtime lends it
-        # (boto3) is the next thing to look at; awslambdaric is in every function alike.
-        for dep in result.dependencies:
-            if dep.kind not in kinds and dep.name != "awslambdaric":
-                return f"{dep.name} ({ms(dep.inclusive_ms)} ms)"
+    """The costliest dependency the handler's import pulls in: not its own code, not the
+    standard library, not what the runtime client imports for itself."""
+    from ..audit import handler_dependencies
+
+    pulled_in = handler_dependencies(result)
+    for dep in result.dependencies:  # sorted by inclusive ms
+        if dep.kind in ("function", "stdlib"):
+            continue
+        if pulled_in is None and dep.kind != "runtime" or pulled_in and dep.name in pulled_in:
+            return f"{dep.name} ({ms(dep.inclusive_ms)} ms)"
     return "-"
 
 
