@@ -43,8 +43,10 @@ def summary_rows(project: ProjectResult) -> list[list[str]]:
         r = entry.result
         d = r.declared if r is not None else None
         if r is None or r.failure is not None:
-            init = f"FAILED: {entry.error or (r.failure.message if r and r.failure else '?')}"
-            init = init if len(init) <= 60 else init[:57] + "..."
+            why = (r.failure.message if r and r.failure else entry.error) or "?"
+            # The last clause says it best: "...: No module named 'aws_lambda_powertools'".
+            why = why.rsplit(": ", 1)[-1]
+            init = f"FAILED: {why if len(why) <= 50 else why[:47] + '...'}"
         else:
             init = ms(r.init_ms.median)
         rows.append(
