@@ -221,3 +221,30 @@ functions:
     assert api.local_layers[0].content_dir == tmp_path / "deps"
     assert api.arn_layers[0].short_name == "extra:3"
     assert project.skipped[0].logical_id == "worker"
+
+
+def test_serverless_nested_variables_and_fallbacks(tmp_path: Path) -> None:
+    (tmp_path / "handler.py").write_text("def main(e, c):\n    pass\n")
+    (tmp_path / "serverless.yml").write_text(
+        """
+service: shop
+custom:
+  defaultStage: qa
+  table: ${self:service}-orders-${opt:stage, ${self:custom.defaultStage}}
+provider:
+  name: aws
+  runtime: python3.12
+  environment:
+    TABLE: ${self:custom.table}
+    REGION: ${opt:region, self:provider.region, 'eu-west-1'}
+    FLAG: ${env:FEATURE_FLAG}
+functions:
+  main:
+    handler: handler.main
+"""
+    )
+    (spec,) = find_project(tmp_path).functions
+    assert spec.environment["TABLE"] == "shop-orders-qa"
+    assert spec.environment["REGION"] == "eu-west-1"
+    assert spec.environment["FLAG"] == "coldprof-stand-in-FEATURE_FLAG"
+    assert [s.variable for s in spec.stand_ins] == ["FLAG"]

@@ -28,18 +28,26 @@ class _Variables:
         self.data = data
         self.overrides = overrides
         provider = data.get("provider") if isinstance(data.get("provider"), Mapping) else {}
-        stage = overrides.get("stage") or (provider or {}).get("stage") or DEFAULT_STAGE
-        self.stage = str(stage) if not _VARIABLE_RE.search(str(stage)) else DEFAULT_STAGE
+        stage: Any = overrides.get("stage") or (provider or {}).get("stage") or DEFAULT_STAGE
+        self.stage = DEFAULT_STAGE  # while provider.stage itself is being resolved
+        self.stage = scalar_text(self.text(stage, [])) or DEFAULT_STAGE
 
     def text(self, value: Any, reasons: list[str], depth: int = 0) -> Any:
         if not isinstance(value, str) or depth > _MAX_DEPTH:
             return value
-        whole = _VARIABLE_RE.fullmatch(value.strip())
-        if whole:  # a value that is one variable keeps its type (a map, a number)
-            return self._one(whole.group(1), reasons, depth)
-        return _VARIABLE_RE.sub(
-            lambda m: scalar_text(self._one(m.group(1), reasons, depth)), value
-        )
+        # Innermost first: `${opt:stage, ${self:custom.stage}}` resolves its inner variable,
+        # then the outer one sees a plain default.
+        for _ in range(_MAX_DEPTH):
+            whole = _VARIABLE_RE.fullmatch(value.strip())
+            if whole:  # a value that is one variable keeps its type (a map, a number)
+                return self._one(whole.group(1), reasons, depth)
+            replaced = _VARIABLE_RE.sub(
+                lambda m: scalar_text(self._one(m.group(1), reasons, depth)), value
+            )
+            if replaced == value:
+                break
+            value = replaced
+        return value
 
     def _one(self, expression: str, reasons: list[str], depth: int) -> Any:
         options = _split_fallbacks(expression)
@@ -47,9 +55,12 @@ class _Variables:
             found = self._lookup(option, depth, reasons)
             if found is not None:
                 return found
-        literal = _literal(options[-1]) if len(options) > 1 else None
-        if literal is not None:
-            return literal
+        if len(options) > 1:
+            last = options[-1].strip()
+            # A default is quoted, or is what an inner variable already resolved to.
+            literal = _literal(last) if ":" in last or not last else _literal(last) or last
+            if literal is not None:
+                return literal
         reasons.append("${" + expression + "} cannot be resolved offline")
         return stand_in_value(options[0].split(":", 1)[-1])
 
@@ -65,8 +76,8 @@ class _Variables:
                     return None
                 node = node[part]
             return self.text(node, reasons, depth + 1)
-        if source == "sls" and rest == "stage" or option in ("opt:stage", "self:provider.stage"):
-            return self.stage
+        if option in ("sls:stage", "self:provider.stage"):
+            return self.stage  # the effective stage, declared or not
         if source == "opt":
             return self.overrides.get(rest)
         if source == "sls" and rest == "instanceId":
