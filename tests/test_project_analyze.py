@@ -199,3 +199,42 @@ def test_audit_project_baseline_round_trip(tmp_path: Path) -> None:
     data = json.loads(done.stdout)
     assert data["baseline"]["handler"] == "reports.handler"
     assert data["init"] is not None
+
+
+def test_cdk_assets_kept_as_zips_are_unpacked_and_analyzed(tmp_path: Path) -> None:
+    import zipfile
+
+    out = tmp_path / "cdk.out"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"version": "36.0.0", "artifacts": {}}')
+    with zipfile.ZipFile(out / "asset.aa11.zip", "w") as archive:
+        archive.writestr("index.py", "import helper\n\ndef handler(e, c):\n    return helper.X\n")
+    with zipfile.ZipFile(out / "asset.bb22.zip", "w") as archive:
+        archive.writestr("python/helper.py", "X = 1\n")
+    template = {
+        "Resources": {
+            "Layer": {
+                "Type": "AWS::Lambda::LayerVersion",
+                "Properties": {"Content": {"S3Bucket": "b", "S3Key": "bb22.zip"}},
+                "Metadata": {"aws:asset:path": "asset.bb22.zip", "aws:asset:property": "Content"},
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Code": {"S3Bucket": "b", "S3Key": "aa11.zip"},
+                    "Handler": "index.handler",
+                    "Runtime": "python3.12",
+                    "Layers": [{"Ref": "Layer"}],
+                },
+                "Metadata": {"aws:asset:path": "asset.aa11.zip", "aws:asset:property": "Code"},
+            },
+        }
+    }
+    (out / "Stack.template.json").write_text(json.dumps(template))
+    done = run("analyze", str(tmp_path), *QUICK, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["handler"] == "index.handler" and data["declared"]["local_layers"] == ["Layer"]
+    assert sorted(p.name for p in out.iterdir()) == [  # the project itself is left as it was
+        "Stack.template.json", "asset.aa11.zip", "asset.bb22.zip", "manifest.json"
+    ]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import UsageError
-from .package import BuildTarget, FunctionSource, build_package, cache_root
+from .package import BuildTarget, FunctionSource, build_package, cache_root, unpacked_asset
 from .project import FunctionSpec, LayerSpec
 
 
@@ -17,9 +17,9 @@ def build_layer(
 ) -> Path:
     """A folder to use as /opt: the layer's content under python/, its requirements.txt (if
     any) installed there. Content already holding python/ is used as it is."""
-    content = layer.content_dir
-    if content is None:
+    if layer.content_dir is None:
         raise UsageError(f"layer {layer.short_name} is an ARN: it cannot be built here")
+    content = unpacked_asset(layer.content_dir, cache)
     if (content / "python").is_dir():
         return content
     target = target or BuildTarget()

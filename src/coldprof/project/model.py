@@ -23,7 +23,7 @@ class LayerSpec:
     """A layer the template gives the function: a local folder to build, or an ARN."""
 
     name: str  # logical id (or serverless layer name), or the ARN
-    content_dir: Path | None = None  # local content; None for an ARN
+    content_dir: Path | None = None  # local content (a folder, or a zipped asset); None: an ARN
     arn: str | None = None
 
     @property
@@ -40,7 +40,7 @@ class FunctionSpec:
 
     logical_id: str
     handler: str
-    code_dir: Path
+    code_dir: Path  # a folder; for a zipped CDK asset, the zip (unpacked into the cache on use)
     template: Path
     source_format: str  # "sam", "cloudformation", "cdk" or "serverless"
     # What the template declares; None where it says nothing. `runtime` is for choosing the

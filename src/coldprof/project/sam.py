@@ -153,7 +153,10 @@ def _code_dir(
 
 
 def _existing(path: Path, what: str) -> Path | str:
-    return path.resolve() if path.is_dir() else f"{what} {path} is not a folder on this disk"
+    """The folder (or, for a CDK asset, the zip: cdk.out holds some assets zipped)."""
+    if path.is_dir() or (path.suffix == ".zip" and path.is_file()):
+        return path.resolve()
+    return f"{what} {path} is not a folder on this disk"
 
 
 def _environment(
@@ -214,7 +217,7 @@ def _local_layer(
         return f"{kind} is not a layer"
     if not isinstance(location, str) or "://" in location:
         return "its content is not on this disk"
-    folder = template.parent / location
-    if not folder.is_dir():
-        return f"its content {folder} is not a folder"
-    return LayerSpec(name=logical_id, content_dir=folder.resolve())
+    folder = _existing(template.parent / location, "its content")
+    if isinstance(folder, str):
+        return folder
+    return LayerSpec(name=logical_id, content_dir=folder)
