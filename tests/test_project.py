@@ -248,3 +248,17 @@ functions:
     assert spec.environment["REGION"] == "eu-west-1"
     assert spec.environment["FLAG"] == "coldprof-stand-in-FEATURE_FLAG"
     assert [s.variable for s in spec.stand_ins] == ["FLAG"]
+
+
+def test_globals_lists_add_up_but_an_architecture_is_replaced() -> None:
+    from coldprof.project.sam import merge_globals
+
+    merged = merge_globals(
+        {"Layers": ["a"], "Architectures": ["arm64"], "Environment": {"Variables": {"A": 1}}},
+        {"Layers": ["b"], "Architectures": ["x86_64"], "Environment": {"Variables": {"B": 2}}},
+    )
+    assert merged == {
+        "Layers": ["a", "b"],
+        "Architectures": ["x86_64"],
+        "Environment": {"Variables": {"A": 1, "B": 2}},
+    }

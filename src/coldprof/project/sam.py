@@ -56,6 +56,11 @@ def _is_sam(data: Mapping[str, Any]) -> bool:
     return any(isinstance(t, str) and t.startswith("AWS::Serverless") for t in transforms)
 
 
+# Lists the function's own value replaces: a function runs on one architecture, so SAM's
+# concatenation would give it two (aws/serverless-application-model#3939).
+_REPLACED_LISTS = {"Architectures"}
+
+
 def merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
     """SAM's rules: the function's scalars win, maps merge (the function's keys win), lists
     add up with the global entries first."""
@@ -64,7 +69,7 @@ def merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) -> 
         base = merged.get(key)
         if isinstance(base, Mapping) and isinstance(value, Mapping):
             merged[key] = merge_globals(base, value)
-        elif isinstance(base, list) and isinstance(value, list):
+        elif isinstance(base, list) and isinstance(value, list) and key not in _REPLACED_LISTS:
             merged[key] = [*base, *value]
         else:
             merged[key] = value
