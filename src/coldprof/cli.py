@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -21,6 +21,10 @@ from .errors import (
 )
 from .render import OutputFormat, format_for_path
 
+
+if TYPE_CHECKING:
+    from .analyze import AnalyzeRequest
+    from .project import Project
 
 class _ErrorBoundary(TyperGroup):
     """The one error boundary of every command: coldprof's errors become their line and exit
@@ -316,7 +320,9 @@ def analyze(
         fail(e)
 
 
-def project_to_run(path: Path, parameters: Mapping[str, str], functions: list[str]) -> Any:
+def project_to_run(
+    path: Path, parameters: Mapping[str, str], functions: list[str]
+) -> Project | None:
     """The project at `path` when the run covers more than one of its functions, else None."""
     from .project import find_project
 
@@ -329,8 +335,8 @@ def project_to_run(path: Path, parameters: Mapping[str, str], functions: list[st
 
 
 def analyze_all(
-    project: Any,
-    request: Any,
+    project: Project,
+    request: AnalyzeRequest,
     functions: list[str],
     fmt: OutputFormat | None,
     output: Path | None,
@@ -353,6 +359,8 @@ def analyze_all(
     for entry in result.functions:
         if entry.error:
             typer.echo(f"coldprof: error: {entry.logical_id}: {entry.error}", err=True)
+            if entry.hint:
+                typer.echo(f"hint: {entry.hint}", err=True)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 

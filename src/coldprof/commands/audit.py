@@ -34,7 +34,13 @@ from ..errors import EXIT_FINDINGS, ColdprofError, FunctionInitError, UsageError
 from ..render import OutputFormat
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..analyze import AnalyzeRequest
+    from ..config import Config
     from ..models import AnalyzeResult
+    from ..project import Project
+    from ..project_audit import FunctionPolicy
 
 
 def load_baseline(path: Path, function: str | None = None) -> AnalyzeResult:
@@ -349,13 +355,13 @@ def load_project_baseline(path: Path) -> dict[str, AnalyzeResult]:
 
 
 def audit_all(
-    project: Any,
-    request: Any,
-    policy_for: Any,
+    project: Project,
+    request: AnalyzeRequest,
+    policy_for: Callable[[str], FunctionPolicy],
     functions: list[str],
     baseline_path: Path | None,
     update_baseline: bool,
-    config: Any,
+    config: Config,
     fmt: OutputFormat | None,
     output: Path | None,
     top: int | None,
@@ -395,5 +401,7 @@ def audit_all(
     for entry in result.functions:
         if entry.error:
             typer.echo(f"coldprof: error: {entry.logical_id}: {entry.error}", err=True)
+            if entry.hint:
+                typer.echo(f"hint: {entry.hint}", err=True)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
