@@ -21,10 +21,10 @@ from .errors import (
 )
 from .render import OutputFormat, format_for_path
 
-
 if TYPE_CHECKING:
     from .analyze import AnalyzeRequest
     from .project import Project
+
 
 class _ErrorBoundary(TyperGroup):
     """The one error boundary of every command: coldprof's errors become their line and exit
