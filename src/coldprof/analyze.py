@@ -39,14 +39,17 @@ from .environment import (
     layer_paths,
 )
 from .errors import EnvironmentFailure, FunctionInitError, UsageError
+from .function_lines import traced_files
 from .function_output import readable
 from .function_tree import check_function_tree
 from .models import (
     AnalyzeResult,
     DeclaredFunction,
     DependencyCost,
+    FirstInvocation,
     ImportTreeNode,
     InitFailure,
+    InvocationImport,
     PackageSummary,
     SampleStats,
 )
@@ -98,6 +101,18 @@ class AnalyzeRequest:
     follow_symlinks: bool = False  # package what links leaving the folder point at
     function: str | None = None  # a project's function, by logical id (or serverless name)
     parameters: Mapping[str, str] = field(default_factory=dict)  # template parameter overrides
+    lines: bool = True  # the function's own init line by line (one more, traced, cold start)
+    line_dependencies: tuple[str, ...] = ()  # --lines NAME: these dependencies' lines too
+
+
+@dataclass(frozen=True)
+class EventTimes:
+    """The first --event run twice right after a timed init, in the same environment."""
+
+    first_ms: float
+    warm_ms: float | None  # None when the first failed (the second is not run)
+    imports: importtime.ImportTrace  # what the first invocation imported
+    error: str | None = None  # how the handler failed
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,7 @@ class ColdStart:
     init_ms: float
     trace: importtime.ImportTrace
     disk_read_bytes: int | None = None  # None: not observable here
+    events: EventTimes | None = None
 
 
 def _function_output(environment: ExecutionEnvironment) -> str:
@@ -120,14 +136,46 @@ def _function_output(environment: ExecutionEnvironment) -> str:
     return readable(output)
 
 
-def cold_start(spec: EnvironmentSpec) -> tuple[ColdStart, InitFailure | None]:
-    """Spawn one environment, wait for the end of its init, kill it; report how init went."""
+def _invoke_error(payload: bytes, status: str) -> str:
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and (body.get("errorType") or body.get("errorMessage")):
+        return f"{body.get('errorType') or 'Error'}: {body.get('errorMessage') or ''}".rstrip(": ")
+    return status
+
+
+def _event_twice(environment: ExecutionEnvironment, payload: bytes) -> EventTimes:
+    """The cold invocation, then a warm one; -X importtime rows between marks are the first's."""
+    start = environment.stderr_mark()
+    first = environment.invoke(payload)
+    imports = importtime.parse(environment.stderr_text(start, environment.stderr_mark()))
+    if not first.ok:
+        return EventTimes(
+            first.duration_ms, None, imports, _invoke_error(first.payload, first.status)
+        )
+    warm = environment.invoke(payload)
+    if not warm.ok:
+        error = _invoke_error(warm.payload, warm.status)
+        return EventTimes(first.duration_ms, None, imports, f"the second invocation: {error}")
+    return EventTimes(first.duration_ms, warm.duration_ms, imports)
+
+
+def cold_start(
+    spec: EnvironmentSpec, event: bytes | None = None
+) -> tuple[ColdStart, InitFailure | None]:
+    """Spawn one environment, wait for the end of its init (then, given an event, invoke it
+    twice), kill it; report how init went."""
     environment = ExecutionEnvironment(spec)
+    events = None
     try:
         outcome = environment.start()
+        if outcome.ok and event is not None:
+            events = _event_twice(environment, event)
     finally:
         environment.kill()
-    trace = importtime.parse(environment.stderr_text())
+    trace = importtime.parse(environment.stderr_text(0, environment.init_stderr_end or None))
     failure = None
     if not outcome.ok:
         error = outcome.error or {}
@@ -137,7 +185,7 @@ def cold_start(spec: EnvironmentSpec) -> tuple[ColdStart, InitFailure | None]:
             message=outcome.describe,
             output=_function_output(environment),
         )
-    return ColdStart(outcome.init_ms, trace, outcome.disk_read_bytes), failure
+    return ColdStart(outcome.init_ms, trace, outcome.disk_read_bytes, events), failure
 
 
 def _warms_cache(start: ColdStart, kept: int, discarded: int, warmup: int) -> bool:
@@ -208,6 +256,8 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     )
     layer_dirs = [p for layer in request.layers for p in layer_paths(layer)]
     attribution = Attribution(task_root, layer_dirs, spec.runtime_dir)
+    line_files = traced_files(attribution, request.line_dependencies) if request.lines else {}
+    first_event = payloads[0] if payloads else None
 
     progress.start(f"cold starts of {source.handler}", request.runs)
 
@@ -216,7 +266,7 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     starts: list[ColdStart] = []
     discarded: list[ColdStart] = []
     while len(starts) < request.runs:
-        start, failure = cold_start(spec)
+        start, failure = cold_start(spec, first_event)
         if failure is not None:
             progress.finish()
             partial = _result(source, task_root, request, [start], attribution, None, failure)
@@ -244,6 +294,11 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     result = replace(
         result, discarded_runs=len(discarded), discarded_reason=_discard_reason(discarded, starts)
     )
+    if request.events:
+        first = first_invocation(str(request.events[0]), starts, attribution, result.init_ms.median)
+        result = replace(result, first_invocation=first)
+    if line_files:
+        result = _lines(result, spec, attribution, line_files, progress)
     if request.events or request.verify:
         result = _advise(result, spec, attribution, payloads, request, progress)
     if cache_note:
@@ -251,6 +306,63 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
             result, package=replace(result.package, warnings=(*result.package.warnings, cache_note))
         )
     return result
+
+
+# -- the first invocation and the function's own lines ----------------------------------------
+def first_invocation(
+    event: str, starts: Sequence[ColdStart], attribution: Attribution, init_ms: float
+) -> FirstInvocation:
+    """Medians over the timed runs of the cold and the warm invocation, what the cold one
+    imported, and the cold penalty: init + first − warm."""
+    timed = [s.events for s in starts if s.events is not None]
+    ok = [e for e in timed if e.error is None and e.warm_ms is not None]
+    if not ok:
+        error = next((e.error for e in timed if e.error), "the event was not run")
+        return FirstInvocation(event, None, None, (), None, error=error)
+    first = statistics.median(e.first_ms for e in ok)
+    warm = statistics.median(e.warm_ms for e in ok if e.warm_ms is not None)
+    per_run = [_dependency_runs(e.imports, attribution)[1] for e in ok]
+    names = dict.fromkeys(name for run in per_run for name in run)
+    imports = [
+        InvocationImport(name, round(statistics.median(run.get(name, 0.0) for run in per_run), 3))
+        for name in names
+    ]
+    imports.sort(key=lambda i: (-i.inclusive_ms, i.name))
+    return FirstInvocation(
+        event=event,
+        duration_ms=round(first, 3),
+        warm_duration_ms=round(warm, 3),
+        imports=tuple(i for i in imports if i.inclusive_ms > 0),
+        cold_penalty_ms=round(init_ms + first - warm, 3),
+        duration_ms_samples=tuple(round(e.first_ms, 3) for e in ok),
+        warm_duration_ms_samples=tuple(round(e.warm_ms or 0.0, 3) for e in ok),
+    )
+
+
+def _lines(
+    result: AnalyzeResult,
+    spec: EnvironmentSpec,
+    attribution: Attribution,
+    files: Mapping[str, str],
+    progress: Progress,
+) -> AnalyzeResult:
+    """One line-traced cold start after the timed ones → function_lines, or why there are none."""
+    from . import function_lines
+
+    progress.start("line-by-line traced cold start", 1)
+    init, trace = function_lines.traced_cold_start(spec, files)
+    progress.advance()
+    progress.finish()
+    if not init.ok or trace is None:
+        why = init.describe if not init.ok else "it left no record"
+        return replace(result, function_lines_note=f"the line-traced cold start failed: {why}")
+    sites = [
+        *attribution.layer_dirs,
+        attribution.runtime_dir,
+        *{d.site for d in attribution.distributions},
+    ]
+    lines = function_lines.function_lines(trace, result.imports, files, spec.task_root, sites)
+    return replace(result, function_lines=tuple(lines), function_lines_tracer=trace.tracer)
 
 
 # -- bytecode ---------------------------------------------------------------------------------

@@ -280,6 +280,17 @@ def _ct_import_handler_module(name):
 _ct_sys.addaudithook(_ct_audit)
 """
 
+# Runs a script of coldprof.child by path in the function's interpreter, where coldprof is not
+# importable; its argument list then reads as the shims' do (sys.argv[1] is the handler).
+_RUN_CHILD_SCRIPT = """\
+import sys
+_path = sys.argv.pop(1)
+with open(_path, "rb") as _file:
+    _code = compile(_file.read(), _path, "exec")
+exec(_code)
+"""
+LINE_TRACER = Path(__file__).resolve().parent / "child" / "line_tracer.py"
+
 _TRACE_SHIM = (
     USAGE_TRACER
     + """\
@@ -347,6 +358,7 @@ class EnvironmentSpec:
     merge_stderr: bool = True  # one ordered log stream; importtime needs stderr apart
     wrapper: tuple[str, ...] = ()  # a command the runtime runs under, e.g. py-spy record --
     trace_file: Path | None = None  # the advisor's usage trace (USAGE_TRACER) goes here
+    lines_config: Path | None = None  # the line tracer's files and output (child/line_tracer.py)
 
     @property
     def function_arn(self) -> str:
@@ -412,6 +424,8 @@ def build_env(spec: EnvironmentSpec, runtime_api: str, scratch: Path) -> dict[st
         env["PYTHONPYCACHEPREFIX"] = str(spec.pycache_prefix)
     if spec.trace_file is not None:
         env["COLDPROF_TRACE_FILE"] = str(spec.trace_file)
+    if spec.lines_config is not None:
+        env["COLDPROF_LINES_CONFIG"] = str(spec.lines_config)
     env.update(spec.user_env)
     return env
 
@@ -555,6 +569,7 @@ class ExecutionEnvironment:
         self.spawned_at = 0.0
         self.init: InitOutcome | None = None
         self.init_log_end = 0
+        self.init_stderr_end = 0  # with stderr apart: where init's -X importtime rows end
         self.invocations = 0
         self._exited = threading.Event()
         self._scratch = tempfile.TemporaryDirectory(prefix="coldprof-env-")
@@ -568,7 +583,10 @@ class ExecutionEnvironment:
         env = build_env(self.spec, self.api.address, Path(self._scratch.name))
         self._marker = f"AWS_LAMBDA_RUNTIME_API={env['AWS_LAMBDA_RUNTIME_API']}"
         become_subreaper()
-        if self.spec.trace_file is not None:
+        if self.spec.lines_config is not None:
+            cmd = [self.spec.python, "-s", "-S", "-c", _RUN_CHILD_SCRIPT, str(LINE_TRACER)]
+            cmd.append(self.spec.handler)
+        elif self.spec.trace_file is not None:
             cmd = [self.spec.python, "-s", "-S", "-c", _TRACE_SHIM, self.spec.handler]
         elif self.spec.importtime:
             cmd = [self.spec.python, "-s", "-S", "-c", _IMPORTTIME_SHIM, self.spec.handler]
@@ -598,6 +616,7 @@ class ExecutionEnvironment:
         self.init = self._wait_init()
         if self.init.ok:
             self.init_log_end = self.stdout.mark()
+            self.init_stderr_end = self.stderr_mark()
             if self.limits is not None:
                 self.limits.on_init_done()
         return self.init
@@ -674,8 +693,12 @@ class ExecutionEnvironment:
         """What the runtime printed during init (stdout, and stderr when merged)."""
         return self.stdout.text(0, self.init_log_end or None) if self.stdout else ""
 
-    def stderr_text(self) -> str:
-        return self.stderr.text() if self.stderr else ""
+    def stderr_text(self, start: int = 0, end: int | None = None) -> str:
+        return self.stderr.text(start, end) if self.stderr else ""
+
+    def stderr_mark(self) -> int:
+        """Offset of everything the runtime has written to stderr so far (it must be idle)."""
+        return self.stderr.mark() if self.stderr else 0
 
     def peak_rss_mb(self) -> int:
         return _peak_rss_mb(self.proc.pid) if self.proc is not None else 0

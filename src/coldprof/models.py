@@ -270,6 +270,113 @@ class DeclaredFunction:
 
 
 @dataclass(frozen=True)
+class FunctionLine:
+    """One module-level statement of the function's own code (or of a ``--lines`` dependency)
+    and what it cost at init: traced in a separate cold start, scaled to the timed runs."""
+
+    file: str  # relative to the task root (a dependency's: to its site)
+    line: int  # where the statement starts
+    text: str  # the statement, on one line, shortened
+    self_ms: float  # less the nested module bodies that are traced too (their lines say)
+    kind: str  # "import", "call", "def", "class" or "other"
+    callee: str | None = None  # a call's callee as written: "boto3.client"
+    module: str = ""
+    dependency: str = "(function)"
+    traced_ms: float = 0.0  # as the traced cold start measured it, before scaling
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "text": self.text,
+            "self_ms": self.self_ms,
+            "kind": self.kind,
+            "callee": self.callee,
+            "module": self.module,
+            "dependency": self.dependency,
+            "traced_ms": self.traced_ms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FunctionLine:
+        return cls(
+            file=str(data.get("file", "")),
+            line=int(data.get("line", 0)),
+            text=str(data.get("text", "")),
+            self_ms=float(data.get("self_ms", 0.0)),
+            kind=str(data.get("kind", "other")),
+            callee=data.get("callee"),
+            module=str(data.get("module", "")),
+            dependency=str(data.get("dependency", "(function)")),
+            traced_ms=float(data.get("traced_ms", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class InvocationImport:
+    """A dependency the first invocation imported, with what that import took (inclusive)."""
+
+    name: str
+    inclusive_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "inclusive_ms": self.inclusive_ms}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InvocationImport:
+        return cls(str(data.get("name", "")), float(data.get("inclusive_ms", 0.0)))
+
+
+@dataclass(frozen=True)
+class FirstInvocation:
+    """``--event``: the event run twice after each timed init, in the same environment."""
+
+    event: str
+    duration_ms: float | None  # the first invocation's median
+    warm_duration_ms: float | None  # the second's
+    imports: tuple[InvocationImport, ...]  # what the first imported, heaviest first
+    cold_penalty_ms: float | None  # init + first − warm, of the medians
+    duration_ms_samples: tuple[float, ...] = ()
+    warm_duration_ms_samples: tuple[float, ...] = ()
+    error: str | None = None  # the handler failed: no figures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.event,
+            "duration_ms": self.duration_ms,
+            "warm_duration_ms": self.warm_duration_ms,
+            "imports": [i.to_dict() for i in self.imports],
+            "cold_penalty_ms": self.cold_penalty_ms,
+            "duration_ms_samples": list(self.duration_ms_samples),
+            "warm_duration_ms_samples": list(self.warm_duration_ms_samples),
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FirstInvocation:
+        def optional(key: str) -> float | None:
+            value = data.get(key)
+            return None if value is None else float(value)
+
+        return cls(
+            event=str(data.get("event", "")),
+            duration_ms=optional("duration_ms"),
+            warm_duration_ms=optional("warm_duration_ms"),
+            imports=tuple(InvocationImport.from_dict(i) for i in data.get("imports", ())),
+            cold_penalty_ms=optional("cold_penalty_ms"),
+            duration_ms_samples=tuple(float(x) for x in data.get("duration_ms_samples", ())),
+            warm_duration_ms_samples=tuple(
+                float(x) for x in data.get("warm_duration_ms_samples", ())
+            ),
+            error=data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
 class AnalyzeResult:
     """The outcome of `coldprof analyze`: init times, per-dependency costs and the import tree."""
 
@@ -290,6 +397,11 @@ class AnalyzeResult:
     discarded_runs: int = 0
     discarded_reason: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)  # later stages' findings (advisor)
+    # The function's own init, line by line (one traced cold start, scaled to the timed runs).
+    function_lines: tuple[FunctionLine, ...] = ()
+    function_lines_tracer: str = ""  # "sys.monitoring" or "sys.settrace"; "" when not traced
+    function_lines_note: str | None = None  # why there are none, when the trace failed
+    first_invocation: FirstInvocation | None = None  # --event
     schema_version: int = SCHEMA_VERSION
     declared: DeclaredFunction | None = None  # from the project's template, when there is one
 
@@ -317,6 +429,10 @@ class AnalyzeResult:
             "failure": self.failure.to_dict() if self.failure else None,
             "discarded_runs": self.discarded_runs,
             "discarded_reason": self.discarded_reason,
+            "function_lines": [line.to_dict() for line in self.function_lines],
+            "function_lines_tracer": self.function_lines_tracer,
+            "function_lines_note": self.function_lines_note,
+            "first_invocation": self.first_invocation.to_dict() if self.first_invocation else None,
         }
         if self.declared is not None:
             data["declared"] = self.declared.to_dict()
@@ -344,9 +460,14 @@ class AnalyzeResult:
             "discarded_runs",
             "discarded_reason",
             "declared",
+            "function_lines",
+            "function_lines_tracer",
+            "function_lines_note",
+            "first_invocation",
         }
         failure = data.get("failure")
         declared = data.get("declared")
+        first = data.get("first_invocation")
         return cls(
             handler=str(data.get("handler", "")),
             python=str(data.get("python", "")),
@@ -364,6 +485,10 @@ class AnalyzeResult:
             discarded_runs=int(data.get("discarded_runs", 0)),
             discarded_reason=data.get("discarded_reason"),
             extras={k: v for k, v in data.items() if k not in known},
+            function_lines=tuple(FunctionLine.from_dict(x) for x in data.get("function_lines", ())),
+            function_lines_tracer=str(data.get("function_lines_tracer", "")),
+            function_lines_note=data.get("function_lines_note"),
+            first_invocation=FirstInvocation.from_dict(first) if first else None,
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
             declared=DeclaredFunction.from_dict(declared) if declared else None,
         )
