@@ -280,6 +280,37 @@ class KeptDependency:
 
 
 @dataclass(frozen=True)
+class FirstCallImport:
+    """A dependency an invocation imported itself and ran: init does not pay for it, the first
+    invocation does."""
+
+    name: str
+    import_ms: float | None  # the first invocation's import of it (timed runs); None: unknown
+    used_by: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        cost = (
+            f"its import ({self.import_ms:,.1f} ms)" if self.import_ms is not None else "its import"
+        )
+        return (
+            f"{self.name}: imported inside the handler, not at init, and run by "
+            f"{', '.join(self.used_by)}: {cost} moved from init to the first invocation"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "import_ms": self.import_ms, "used_by": list(self.used_by)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FirstCallImport:
+        cost = data.get("import_ms")
+        return cls(
+            str(data.get("name", "")),
+            None if cost is None else float(cost),
+            tuple(data.get("used_by", ())),
+        )
+
+
+@dataclass(frozen=True)
 class InitSideEffects:
     """What the function's init did besides importing, seen through audit hooks."""
 
@@ -406,6 +437,7 @@ class AdvisorReport:
     side_effects: InitSideEffects = field(default_factory=InitSideEffects)
     verification: Verification | None = None
     notes: tuple[str, ...] = ()
+    first_call: tuple[FirstCallImport, ...] = ()  # imported and run by invocations, not init
 
     @property
     def failed_events(self) -> list[EventRun]:
@@ -432,6 +464,7 @@ class AdvisorReport:
             "side_effects": self.side_effects.to_dict(),
             "verification": self.verification.to_dict() if self.verification else None,
             "notes": list(self.notes),
+            "first_call": [f.to_dict() for f in self.first_call],
         }
 
     @classmethod
@@ -447,6 +480,7 @@ class AdvisorReport:
             side_effects=InitSideEffects.from_dict(data.get("side_effects") or {}),
             verification=Verification.from_dict(verification) if verification else None,
             notes=tuple(data.get("notes", ())),
+            first_call=tuple(FirstCallImport.from_dict(f) for f in data.get("first_call", ())),
         )
 
 
@@ -540,17 +574,23 @@ def _absolute_file(file: str, cwd: str) -> str:
 def _used_by_invocation(
     usage: UsageTrace, resolver: Resolver, candidates: set[str]
 ) -> list[set[str]]:
+    """Per invocation, the dependencies whose code ran: those init imported, and those the
+    invocation imported itself (a handler's own ``import igraph``) and so ran."""
+
+    def counts(ref: DependencyRef | None) -> bool:
+        return ref is not None and (ref.name in candidates or ref.kind in CANDIDATE_KINDS)
+
     per_invocation = []
     for invocation in usage.invocations:
         names = set()
         for file in invocation.files:
             ref = resolver.dependency_of_file(_absolute_file(file, usage.cwd))
-            if ref is not None and ref.name in candidates:
+            if ref is not None and counts(ref):
                 names.add(ref.name)
         for module in invocation.modules:
-            name = resolver.dependency_of(module).name
-            if name in candidates:
-                names.add(name)
+            ref = resolver.dependency_of(module)
+            if counts(ref) and ref.name != UNRESOLVED:
+                names.add(ref.name)
         per_invocation.append(names)
     return per_invocation
 
@@ -837,6 +877,7 @@ def advise(
             )
         )
     deferrable.sort(key=lambda d: (-d.saving_ms, d.name))
+    first_call = _first_call_imports(result, runs, per_invocation, candidates)
     total = tree_saving(result.imports, [*classified.roots, *classified.pulled])
     return AdvisorReport(
         tracer=usage.tracer,
@@ -847,7 +888,30 @@ def advise(
         kept=tuple(kept),
         side_effects=_side_effects(usage),
         notes=tuple(notes),
+        first_call=first_call,
     )
+
+
+def _first_call_imports(
+    result: AnalyzeResult,
+    runs: Sequence[EventRun],
+    per_invocation: Sequence[set[str]],
+    imported_at_init: set[str],
+) -> tuple[FirstCallImport, ...]:
+    """Dependencies invocations ran that init never imported, with the first invocation's
+    import time of each where the timed runs measured it."""
+    measured = (
+        {i.name: i.inclusive_ms for i in result.first_invocation.imports}
+        if result.first_invocation is not None
+        else {}
+    )
+    found = []
+    for name in sorted(set().union(*per_invocation) - imported_at_init if per_invocation else ()):
+        used_by = tuple(
+            e.event for e, used in zip(runs, per_invocation, strict=False) if name in used
+        )
+        found.append(FirstCallImport(name, measured.get(name), used_by))
+    return tuple(found)
 
 
 def _walk(node: ImportTreeNode) -> Iterable[ImportTreeNode]:

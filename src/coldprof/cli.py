@@ -258,6 +258,22 @@ def analyze(
             help="Also measure a temporary copy with those imports deferred (never your files).",
         ),
     ] = False,
+    lines: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lines",
+            metavar="NAME",
+            help="Also time this dependency's module-level lines, as the function's own are; "
+            "repeatable.",
+        ),
+    ] = None,
+    no_lines: Annotated[
+        bool,
+        typer.Option(
+            "--no-lines",
+            help="Skip the traced cold start that times the function's module-level lines.",
+        ),
+    ] = False,
     fmt: FormatOption = None,
     output: OutputOption = None,
     py_spy: Annotated[
@@ -290,7 +306,11 @@ def analyze(
             events=tuple(event or ()),
             verify=verify,
             follow_symlinks=follow_symlinks,
+            lines=not no_lines,
+            line_dependencies=tuple(lines or ()),
         )
+        if no_lines and lines:
+            raise UsageError("--lines NAME and --no-lines contradict each other")
         if handler is None and request.function is None:
             project = project_to_run(path, request.parameters, functions)
             if project is not None:

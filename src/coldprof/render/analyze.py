@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..models import ADVISOR_KEY, AnalyzeResult, DeclaredFunction
+from ..function_lines import shorten, trace_note
+from ..models import ADVISOR_KEY, AnalyzeResult, DeclaredFunction, FunctionLine
 from .units import ms, size
 
 if TYPE_CHECKING:
@@ -23,22 +24,80 @@ DEPENDENCY_HEADERS = (
 )
 
 
-def dependency_rows(result: AnalyzeResult, top: int | None) -> list[list[Any]]:
+LINES_SHOWN = 5  # a dependency's heaviest module-level lines under its row
+_LINE_CELL_WIDTH = 50
+
+
+def top_lines(
+    result: AnalyzeResult, dependency: str, count: int = LINES_SHOWN
+) -> list[FunctionLine]:
+    """A dependency's heaviest module-level statements (the function's own: ``(function)``)."""
+    found = [line for line in result.function_lines if line.dependency == dependency]
+    return sorted(found, key=lambda line: -line.self_ms)[:count]
+
+
+def line_kind(line: FunctionLine) -> str:
+    return f"{line.kind} {line.callee}" if line.callee else line.kind
+
+
+def line_label(line: FunctionLine) -> str:
+    return shorten(f"· {line.where} {line.text}", _LINE_CELL_WIDTH)
+
+
+def dependency_rows(result: AnalyzeResult, top: int | None, lines: int = 0) -> list[list[Any]]:
+    """One row per dependency; with ``lines``, its heaviest module-level lines under it."""
     deps = list(result.dependencies)
     shown = deps[:top] if top else deps
+    rows: list[list[Any]] = []
+    for d in shown:
+        rows.append(
+            [
+                d.name,
+                d.kind,
+                d.version or "",
+                ms(d.self_ms),
+                ms(d.inclusive_ms),
+                d.modules,
+                size(d.unzipped_bytes) if d.unzipped_bytes else "",
+                size(d.zipped_bytes) if d.zipped_bytes else "",
+            ]
+        )
+        for line in top_lines(result, d.name, lines) if lines else ():
+            rows.append([line_label(line), shorten(line_kind(line), 24), "", ms(line.self_ms)])
+            rows[-1] += [""] * 4
+    return rows
+
+
+def lines_facts(result: AnalyzeResult) -> list[str]:
+    """How the lines under the table were measured, or why there are none."""
+    if result.function_lines_note:
+        return [result.function_lines_note]
+    if not result.function_lines:
+        return []
     return [
-        [
-            d.name,
-            d.kind,
-            d.version or "",
-            ms(d.self_ms),
-            ms(d.inclusive_ms),
-            d.modules,
-            size(d.unzipped_bytes) if d.unzipped_bytes else "",
-            size(d.zipped_bytes) if d.zipped_bytes else "",
-        ]
-        for d in shown
+        trace_note(result.function_lines_tracer)
+        + f"; {len(result.function_lines)} statements in all in the JSON report"
     ]
+
+
+def first_invocation_facts(result: AnalyzeResult) -> list[str]:
+    """--event: the first invocation against the warm one, and the cold penalty."""
+    first = result.first_invocation
+    if first is None:
+        return []
+    if first.error is not None or first.duration_ms is None:
+        return [f"first invocation ({first.event}): failed: {first.error or 'not run'}"]
+    lines = [
+        f"first invocation ({first.event}): {ms(first.duration_ms)} ms, warm "
+        f"{ms(first.warm_duration_ms or 0.0)} ms (medians, after each timed init); cold penalty "
+        f"{ms(first.cold_penalty_ms or 0.0)} ms (init + first − warm)"
+    ]
+    if first.imports:
+        lines.append(
+            "the first invocation imported: "
+            + ", ".join(f"{i.name} {ms(i.inclusive_ms)} ms" for i in first.imports[:8])
+        )
+    return lines
 
 
 def headline(result: AnalyzeResult) -> list[str]:
@@ -102,7 +161,7 @@ def declared_lines(d: DeclaredFunction) -> list[str]:
 def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
     from tabulate import tabulate
 
-    rows = dependency_rows(result, top)
+    rows = dependency_rows(result, top, LINES_SHOWN)
     body = tabulate(
         rows,
         headers=DEPENDENCY_HEADERS,
@@ -110,10 +169,12 @@ def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
         disable_numparse=True,
         colalign=("left", "left", "left", "right", "right", "right", "right", "right"),
     )
-    out = "\n".join(headline(result)) + "\n\n" + body + "\n"
-    hidden = len(result.dependencies) - len(rows)
+    out = "\n".join([*headline(result), *first_invocation_facts(result)]) + "\n\n" + body + "\n"
+    shown = len(result.dependencies[:top] if top else result.dependencies)
+    hidden = len(result.dependencies) - shown
     if hidden > 0:
         out += f"({hidden} more; --top 0 shows all)\n"
+    out += "".join(f"{line}\n" for line in lines_facts(result))
     if result.extras.get(ADVISOR_KEY):
         out += "\n" + "\n".join(advisor_section(result, markdown=False)) + "\n"
     return out
@@ -128,13 +189,18 @@ def markdown(result: AnalyzeResult, top: int | None = None, **_options: Any) -> 
     from tabulate import tabulate
 
     lines = [f"## coldprof analyze: `{result.handler}`", ""]
-    lines += [f"- {escape_markdown(line)}" for line in headline(result)]
-    rows = [[escape_markdown(str(cell)) for cell in row] for row in dependency_rows(result, top)]
+    facts = [*headline(result), *first_invocation_facts(result)]
+    lines += [f"- {escape_markdown(line)}" for line in facts]
+    rows = [
+        [escape_markdown(str(cell)) for cell in row]
+        for row in dependency_rows(result, top, LINES_SHOWN)
+    ]
     lines += [
         "",
         tabulate(rows, headers=DEPENDENCY_HEADERS, tablefmt="github", disable_numparse=True),
         "",
     ]
+    lines += [f"{escape_markdown(line)}\n" for line in lines_facts(result)]
     if result.extras.get(ADVISOR_KEY):
         lines += [*advisor_section(result, markdown=True), ""]
     return "\n".join(lines)
@@ -183,6 +249,7 @@ def advisor_summary(report: AdvisorReport) -> str:
 def advisor_facts(report: AdvisorReport) -> list[str]:
     """Everything after the findings table: fixes, what stays, the proof, side effects."""
     lines = [f"fix {d.name}: {d.fix}" for d in report.deferrable]
+    lines += [f"first invocation: {f.describe()}" for f in report.first_call]
     if report.kept:
         lines.append("kept at init: " + "; ".join(f"{k.name} ({k.reason})" for k in report.kept))
     if report.verification is not None:

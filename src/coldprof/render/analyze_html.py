@@ -80,6 +80,41 @@ def advisor_section(result: AnalyzeResult, name: str) -> str:
     return page_html.section(advisor_title(report), *parts, anchor=f"{name}-advisor")
 
 
+LINE_HEADERS = ("statement", "code", "kind", "callee", "self ms", "traced ms")
+LINES_IN_HTML = 30
+
+
+def lines_section(result: AnalyzeResult, name: str) -> str:
+    """The function's own module-level statements, heaviest first; empty when not traced."""
+    from .analyze import lines_facts
+
+    if not result.function_lines and not result.function_lines_note:
+        return ""
+    shown = result.function_lines[:LINES_IN_HTML]
+    rows: list[list[page_html.Cell | str]] = [
+        [
+            line.where if line.dependency == "(function)" else f"{line.where} ({line.dependency})",
+            page_html.Cell(markup=f"<code>{page_html.escape(line.text)}</code>"),
+            line.kind,
+            line.callee or "",
+            ms(line.self_ms),
+            ms(line.traced_ms),
+        ]
+        for line in shown
+    ]
+    parts = [page_html.facts(lines_facts(result))]
+    if rows:
+        parts.append(
+            page_html.table(LINE_HEADERS, rows, numeric=(False, False, False, False, True, True))
+        )
+    hidden = len(result.function_lines) - len(shown)
+    if hidden > 0:
+        parts.append(f'<p class="muted">{hidden} more in the JSON report.</p>')
+    return page_html.section(
+        "The function's own init, line by line", *parts, anchor=f"{name}-lines"
+    )
+
+
 def analyze_sections(
     result: AnalyzeResult, top: int | None = None, name: str = "analyze"
 ) -> list[str]:
@@ -96,6 +131,7 @@ def analyze_sections(
             page_html.icicle(result.imports, colours, f"{name}-imports"),
             anchor=f"{name}-tree",
         ),
+        lines_section(result, name),
         page_html.section(
             "What each dependency costs",
             '<p class="muted">self: its own modules\' import time; inclusive: its first import '
@@ -105,6 +141,7 @@ def analyze_sections(
             anchor=f"{name}-dependencies",
         ),
     ]
+    sections = [section for section in sections if section]
     advice = advisor_section(result, name)
     if advice:
         sections.append(advice)
@@ -132,9 +169,11 @@ def analyze_sections(
 
 
 def html(result: AnalyzeResult, top: int | None = None, **_options: Any) -> str:
-    from .analyze import headline  # render/analyze.py re-exports this module's html
+    # render/analyze.py re-exports this module's html
+    from .analyze import first_invocation_facts, headline
 
-    body = [page_html.facts(headline(result)), *analyze_sections(result, top)]
+    facts = [*headline(result), *first_invocation_facts(result)]
+    body = [page_html.facts(facts), *analyze_sections(result, top)]
     return page_html.page(
         f"coldprof analyze: {result.handler}",
         body,
