@@ -261,6 +261,7 @@ def test_statements_by_line() -> None:
             client = boto3.client(
                 "s3", region_name=region()
             )
+            table = boto3.resource("dynamodb").Table(NAME)
         @decorator(1)
         def handler(event, context):
             return load()
@@ -276,10 +277,11 @@ def test_statements_by_line() -> None:
     assert by_line[6].text == "import ujson as json" and by_line[7].text == "try:"
     assert (by_line[9].kind, by_line[9].callee) == ("call", "os.environ.get")
     assert by_line[11].line == 10 and by_line[11].callee == "boto3.client"
-    assert by_line[13] == by_line[15] and by_line[13].kind == "def" and by_line[13].line == 13
-    assert by_line[13].text == "def handler(event, context):"
-    assert by_line[17].kind == "class" and by_line[17].line == 16
-    assert by_line[18].kind == "other"
+    assert by_line[14] == by_line[16] and by_line[14].kind == "def" and by_line[14].line == 14
+    assert by_line[14].text == "def handler(event, context):"
+    assert by_line[18].kind == "class" and by_line[18].line == 17
+    assert by_line[19].kind == "other"
+    assert by_line[13].callee == "boto3.resource().Table"
 
 
 def test_traced_times_are_scaled_to_the_timed_runs(tmp_path: Path) -> None:

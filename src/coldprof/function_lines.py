@@ -181,6 +181,20 @@ def _first_call(nodes: Iterable[ast.AST]) -> ast.Call | None:
     return None
 
 
+def callee_name(func: ast.expr) -> str:
+    """A callee as written, with the arguments of calls along the way left out:
+    ``boto3.resource("dynamodb").Table`` reads ``boto3.resource().Table``."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return f"{callee_name(func.value)}.{func.attr}"
+    if isinstance(func, ast.Call):
+        return f"{callee_name(func.func)}()"
+    if isinstance(func, ast.Subscript):
+        return f"{callee_name(func.value)}[]"
+    return ast.unparse(func)
+
+
 def _describe(node: ast.stmt, lines: Sequence[str]) -> Statement:
     start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
     first = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
@@ -204,7 +218,7 @@ def _describe(node: ast.stmt, lines: Sequence[str]) -> Statement:
     if call is None:
         return Statement(start, shorten(text, TEXT_WIDTH), "other")
     return Statement(
-        start, shorten(text, TEXT_WIDTH), "call", shorten(ast.unparse(call.func), CALLEE_WIDTH)
+        start, shorten(text, TEXT_WIDTH), "call", shorten(callee_name(call.func), CALLEE_WIDTH)
     )
 
 
