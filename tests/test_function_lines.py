@@ -159,6 +159,27 @@ def test_the_advisor_counts_a_dependency_the_handler_imports_and_runs(
     assert all(d.name != "slowdep" for d in report.deferrable)
 
 
+def test_a_handler_that_fails_on_the_event_is_invoked_once(make_function, tmp_path: Path) -> None:
+    count = tmp_path / "invocations"
+    root = make_function(
+        f"""\
+        def lambda_handler(event, context):
+            with open({str(count)!r}, "a") as f:
+                f.write("x")
+            raise ValueError("no such order")
+        """
+    )
+    event = tmp_path / "event.json"
+    event.write_text("{}")
+    result = analyze(AnalyzeRequest(path=root, runs=3, bytecode_runs=0, events=(event,)))
+    first = result.first_invocation
+    assert first is not None and first.duration_ms is None and first.cold_penalty_ms is None
+    assert first.error == "ValueError: no such order"
+    # One timed run, then the advisor's traced one: not every timed run waits on a failure.
+    assert count.read_text() == "xx"
+    assert "first invocation (" in render(result, OutputFormat.table)
+
+
 # -- reports -----------------------------------------------------------------------------------
 def test_reports_show_the_lines_and_say_they_are_scaled(analyzed: AnalyzeResult) -> None:
     table = render(analyzed, OutputFormat.table)

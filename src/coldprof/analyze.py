@@ -258,6 +258,7 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     attribution = Attribution(task_root, layer_dirs, spec.runtime_dir)
     line_files = traced_files(attribution, request.line_dependencies) if request.lines else {}
     first_event = payloads[0] if payloads else None
+    event_error = None
 
     progress.start(f"cold starts of {source.handler}", request.runs)
 
@@ -278,6 +279,9 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
                 partial=partial,
                 hint=missing_layer_hint(source.spec, f"{failure.message}\n{failure.output}"),
             )
+        if start.events is not None and start.events.error is not None:
+            event_error = start.events.error
+            first_event = None  # the handler fails on it: once is enough (it may time out)
         if _warms_cache(start, len(starts), len(discarded), request.warmup):
             discarded.append(start)
             continue
@@ -295,7 +299,9 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
         result, discarded_runs=len(discarded), discarded_reason=_discard_reason(discarded, starts)
     )
     if request.events:
-        first = first_invocation(str(request.events[0]), starts, attribution, result.init_ms.median)
+        first = first_invocation(
+            str(request.events[0]), starts, attribution, result.init_ms.median, event_error
+        )
         result = replace(result, first_invocation=first)
     if line_files:
         result = _lines(result, spec, attribution, line_files, progress)
@@ -310,14 +316,18 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
 
 # -- the first invocation and the function's own lines ----------------------------------------
 def first_invocation(
-    event: str, starts: Sequence[ColdStart], attribution: Attribution, init_ms: float
+    event: str,
+    starts: Sequence[ColdStart],
+    attribution: Attribution,
+    init_ms: float,
+    error: str | None = None,
 ) -> FirstInvocation:
     """Medians over the timed runs of the cold and the warm invocation, what the cold one
     imported, and the cold penalty: init + first − warm."""
     timed = [s.events for s in starts if s.events is not None]
     ok = [e for e in timed if e.error is None and e.warm_ms is not None]
-    if not ok:
-        error = next((e.error for e in timed if e.error), "the event was not run")
+    if error is not None or not ok:
+        error = error or next((e.error for e in timed if e.error), "the event was not run")
         return FirstInvocation(event, None, None, (), None, error=error)
     first = statistics.median(e.first_ms for e in ok)
     warm = statistics.median(e.warm_ms for e in ok if e.warm_ms is not None)
