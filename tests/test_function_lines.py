@@ -84,7 +84,7 @@ def event(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def analyzed(function: Path, event: Path) -> AnalyzeResult:
     return analyze(
         AnalyzeRequest(
-            path=function, handler="app.lambda_handler", runs=3, bytecode_runs=0, events=(event,)
+            path=function, handler="app.lambda_handler", runs=5, bytecode_runs=0, events=(event,)
         )
     )
 

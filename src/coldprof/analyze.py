@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import importtime
+from . import function_lines, importtime
 from .distributions import (
     FUNCTION,
     KIND_FUNCTION,
@@ -39,7 +39,6 @@ from .environment import (
     layer_paths,
 )
 from .errors import EnvironmentFailure, FunctionInitError, UsageError
-from .function_lines import traced_files
 from .function_output import readable
 from .function_tree import check_function_tree
 from .models import (
@@ -256,7 +255,9 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     )
     layer_dirs = [p for layer in request.layers for p in layer_paths(layer)]
     attribution = Attribution(task_root, layer_dirs, spec.runtime_dir)
-    line_files = traced_files(attribution, request.line_dependencies) if request.lines else {}
+    line_files = (
+        function_lines.traced_files(attribution, request.line_dependencies) if request.lines else {}
+    )
     first_event = payloads[0] if payloads else None
     event_error = None
 
@@ -357,10 +358,9 @@ def _lines(
     progress: Progress,
 ) -> AnalyzeResult:
     """One line-traced cold start after the timed ones → function_lines, or why there are none."""
-    from . import function_lines
-
     progress.start("line-by-line traced cold start", 1)
-    init, trace = function_lines.traced_cold_start(spec, files)
+    traced = replace(spec, init_limit_s=_traced_init_limit(spec))
+    init, trace = function_lines.traced_cold_start(traced, files)
     progress.advance()
     progress.finish()
     if not init.ok or trace is None:
@@ -732,6 +732,11 @@ def read_events(paths: Sequence[Path]) -> list[bytes]:
 TRACED_INIT_SLOWDOWN = 6  # how much longer than --init-limit a traced init may take
 
 
+def _traced_init_limit(spec: EnvironmentSpec) -> float:
+    # Tracing slows init down and a traced start is not timed: Lambda's limit does not apply.
+    return max(spec.init_limit_s * TRACED_INIT_SLOWDOWN, 60.0)
+
+
 @dataclass(frozen=True)
 class TracedStart:
     """The advisor's cold start: init, then each event, with the usage trace they left."""
@@ -748,9 +753,7 @@ def traced_cold_start(spec: EnvironmentSpec, events: Sequence[tuple[str, bytes]]
 
     with tempfile.TemporaryDirectory(prefix="coldprof-trace-") as scratch:
         trace_file = Path(scratch) / "usage.json"
-        # Tracing slows init down and this start is not timed: Lambda's limit does not apply.
-        limit = max(spec.init_limit_s * TRACED_INIT_SLOWDOWN, 60.0)
-        traced = replace(spec, trace_file=trace_file, init_limit_s=limit)
+        traced = replace(spec, trace_file=trace_file, init_limit_s=_traced_init_limit(spec))
         environment = ExecutionEnvironment(traced)
         runs = []
         try:

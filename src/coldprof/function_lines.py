@@ -28,10 +28,10 @@ from .distributions import FUNCTION, Attribution
 from .environment import EnvironmentSpec, ExecutionEnvironment, InitOutcome
 from .errors import UsageError
 from .models import FunctionLine, ImportTreeNode
+from .render.units import shorten
 
 TEXT_WIDTH = 60
 CALLEE_WIDTH = 40
-TRACED_INIT_SLOWDOWN = 6  # how much longer than --init-limit a traced init may take
 # Below this, a module's traced remainder is noise: no scale factor is read from it.
 _MIN_REST_MS = 0.5
 
@@ -112,16 +112,13 @@ def traced_files(attribution: Attribution, dependencies: Sequence[str]) -> dict[
 def traced_cold_start(
     spec: EnvironmentSpec, files: Iterable[str]
 ) -> tuple[InitOutcome, LineTrace | None]:
-    """One cold start with the line tracer on ``files``; killed once init is over."""
+    """One cold start with the line tracer on ``files``; killed once init is over. Not timed:
+    give ``spec`` an init limit that allows for the tracing."""
     with tempfile.TemporaryDirectory(prefix="coldprof-lines-") as scratch:
         config = Path(scratch) / "config.json"
         output = Path(scratch) / "lines.json"
         config.write_text(json.dumps({"files": sorted(files), "output": str(output)}))
-        # Tracing slows init down and this start is not timed: Lambda's limit does not apply.
-        limit = max(spec.init_limit_s * TRACED_INIT_SLOWDOWN, 60.0)
-        traced = replace(
-            spec, lines_config=config, init_limit_s=limit, importtime=True, merge_stderr=False
-        )
+        traced = replace(spec, lines_config=config, importtime=True, merge_stderr=False)
         environment = ExecutionEnvironment(traced)
         try:
             init = environment.start()
@@ -139,11 +136,6 @@ class Statement:
     text: str
     kind: str
     callee: str | None = None
-
-
-def shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _header_expressions(node: ast.stmt) -> list[ast.AST]:
@@ -337,11 +329,3 @@ def function_lines(
             )
     out.sort(key=lambda line: (-line.self_ms, line.file, line.line))
     return out
-
-
-def trace_note(tracer: str) -> str:
-    """How the lines were measured, for every report that shows them."""
-    return (
-        f"lines: one traced cold start ({tracer or 'no tracer'}), scaled to the timed runs "
-        "(imports at their timed import times; the rest of each module to its timed self time)"
-    )

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..function_lines import shorten, trace_note
 from ..models import ADVISOR_KEY, AnalyzeResult, DeclaredFunction, FunctionLine
-from .units import ms, size
+from .units import ms, shorten, size
 
 if TYPE_CHECKING:
     from ..advisor import AdvisorReport, Verification
@@ -66,6 +65,14 @@ def dependency_rows(result: AnalyzeResult, top: int | None, lines: int = 0) -> l
             rows.append([line_label(line), shorten(line_kind(line), 24), "", ms(line.self_ms)])
             rows[-1] += [""] * 4
     return rows
+
+
+def trace_note(tracer: str) -> str:
+    """How the lines were measured, for every report that shows them."""
+    return (
+        f"lines: one traced cold start ({tracer or 'no tracer'}), scaled to the timed runs "
+        "(imports at their timed import times; the rest of each module to its timed self time)"
+    )
 
 
 def lines_facts(result: AnalyzeResult) -> list[str]:

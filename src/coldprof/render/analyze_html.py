@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..distributions import FUNCTION
 from ..models import ADVISOR_KEY, AnalyzeResult
 from . import html as page_html
 from .analyze import DEPENDENCY_HEADERS
@@ -93,7 +94,7 @@ def lines_section(result: AnalyzeResult, name: str) -> str:
     shown = result.function_lines[:LINES_IN_HTML]
     rows: list[list[page_html.Cell | str]] = [
         [
-            line.where if line.dependency == "(function)" else f"{line.where} ({line.dependency})",
+            line.where if line.dependency == FUNCTION else f"{line.where} ({line.dependency})",
             page_html.Cell(markup=f"<code>{page_html.escape(line.text)}</code>"),
             line.kind,
             line.callee or "",

@@ -21,3 +21,9 @@ def size(value: int | None) -> str:
             return f"{amount:,.0f} {unit}" if unit == "B" else f"{amount:,.1f} {unit}"
         amount /= 1024
     return f"{amount:,.1f} GB"
+
+
+def shorten(text: str, width: int) -> str:
+    """One line of at most ``width`` characters: whitespace runs collapsed, the end cut to …"""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
