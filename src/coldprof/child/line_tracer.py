@@ -18,7 +18,6 @@ import os
 import runpy
 import sys
 import time
-from typing import Any
 
 _config_path = os.environ.pop("COLDPROF_LINES_CONFIG", "")
 with open(_config_path) as _handle:
@@ -27,8 +26,9 @@ _targets = {os.path.normpath(f) for f in _config["files"]}
 _clock = time.perf_counter
 _is_target_cache: dict[str, bool] = {}
 _stack: list[_Frame] = []  # one entry per chosen module body running, innermost last
-_lines: dict[tuple[str, int], list[Any]] = {}  # (file, line) -> [seconds, hits, imported]
-_modules: dict[str, dict[str, Any]] = {}  # file -> {"module": __name__, "ms": body's time}
+# Bare containers: importing typing here would hand the function a typing it did not import.
+_lines: dict = {}  # (file, line) -> [seconds, hits, imported modules]
+_modules: dict = {}  # file -> {"module": __name__, "ms": its body's inclusive time}
 
 
 def _is_target(code):
@@ -118,9 +118,9 @@ def _claim_tool(monitoring):
     return free[0]
 
 
-_monitoring: Any = getattr(sys, "monitoring", None)
+_monitoring = getattr(sys, "monitoring", None)
 _tool = _claim_tool(_monitoring) if _monitoring is not None else None
-if _tool is not None:
+if _monitoring is not None and _tool is not None:
     _tracer = "sys.monitoring"
     _events = _monitoring.events
 
