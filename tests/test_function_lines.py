@@ -46,7 +46,10 @@ def lambda_handler(event, context):
 """
 # Ground truth, ms: app.py's line, helper's module body (a loop at module level: a line event
 # per turn under sys.settrace), what initlib's import burns, and the handler's lazy import.
-BURN_MS, HELPER_MS, INITLIB_MS, SLOWDEP_MS = 80.0, 20.0, 15.0, 30.0
+BURN_MS, HELPER_MS, INITLIB_MS, SLOWDEP_MS = 80.0, 40.0, 40.0, 30.0
+# A line that does next to nothing, on a loaded machine: the one traced cold start may be
+# preempted anywhere for a few ms.
+CHEAP_MS = 10.0
 TRACER = "sys.monitoring" if sys.version_info >= (3, 12) else "sys.settrace"
 
 
@@ -110,7 +113,7 @@ def test_imports_and_calls_are_told_apart(analyzed: AnalyzeResult) -> None:
     settings = line_at(analyzed, "app.py", 14)  # a call over three lines: one statement
     assert settings.kind == "call" and settings.callee == "json.loads"
     assert settings.text == "SETTINGS = json.loads( '{\"debug\": false}' )"
-    assert settings.self_ms < 5
+    assert settings.self_ms < CHEAP_MS
     initlib = line_at(analyzed, "app.py", 5)
     assert (initlib.kind, initlib.text) == ("import", "import initlib")
     # Not traced itself, initlib's import is its timed import time.
@@ -124,7 +127,7 @@ def test_a_traced_module_imported_at_init_reports_its_own_lines(analyzed: Analyz
     helper = [x for x in analyzed.function_lines if x.file == "helper.py"]
     assert near(sum(x.self_ms for x in helper), HELPER_MS), helper
     # ... and the line importing it leaves that time to them.
-    assert line_at(analyzed, "app.py", 4).self_ms < 5
+    assert line_at(analyzed, "app.py", 4).self_ms < CHEAP_MS
 
 
 # -- the first invocation ----------------------------------------------------------------------
@@ -232,7 +235,7 @@ def test_lines_of_a_named_dependency(function: Path) -> None:
     assert initlib and {x.file for x in initlib} == {"initlib/__init__.py"}
     assert near(sum(x.self_ms for x in initlib), INITLIB_MS), initlib
     # Traced itself now, initlib's body is no longer in the line that imports it.
-    assert line_at(result, "app.py", 5).self_ms < 5
+    assert line_at(result, "app.py", 5).self_ms < CHEAP_MS
     assert result.first_invocation is None  # no --event
 
 
