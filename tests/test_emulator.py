@@ -232,6 +232,34 @@ def test_json_log_format_writes_platform_report(lam: Any) -> None:
     assert report_of(log).init_ms is not None
 
 
+def _phases(log: str) -> tuple[list[str], list[str]]:
+    """A cold text log split into (lines before START, lines between START and END)."""
+    lines = log.rstrip("\n").split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("START RequestId:"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("END RequestId:"))
+    assert lines[0].startswith("INIT_START") and start < end, log
+    return lines[1:start], lines[start + 1 : end]
+
+
+@pytest.mark.parametrize("prints_at_init", [False, True], ids=["handler-only", "init-and-handler"])
+def test_each_line_is_logged_once_in_the_phase_that_printed_it(
+    lam: Any, prints_at_init: bool
+) -> None:
+    source = "def handler(e, c):\n    print('in-handler')\n    return 1\n"
+    if prints_at_init:
+        source = "print('at-init')\n" + source
+    name = create(lam, source)
+    for cold in (True, False):
+        _, log, _ = invoke(lam, name)
+        assert log.count("in-handler") == 1, log
+        if cold:
+            init_lines, invoke_lines = _phases(log)
+            assert init_lines == (["at-init"] if prints_at_init else []), log
+            assert invoke_lines == ["in-handler"], log
+        else:
+            assert "INIT_START" not in log and "at-init" not in log, log
+
+
 # -- limits ----------------------------------------------------------------------------------------
 def _cpu_support() -> str | None:
     """Why CPU cannot be limited on this host (the emulator finds the same), or None."""

@@ -568,7 +568,7 @@ class ExecutionEnvironment:
         self.stderr: OutputCapture | None = None
         self.spawned_at = 0.0
         self.init: InitOutcome | None = None
-        self.init_log_end = 0
+        self.init_log_end: int | None = None  # None until init ends: all output so far is init's
         self.init_stderr_end = 0  # with stderr apart: where init's -X importtime rows end
         self.invocations = 0
         self._exited = threading.Event()
@@ -691,7 +691,8 @@ class ExecutionEnvironment:
     # -- output ----------------------------------------------------------------------------
     def init_output(self) -> str:
         """What the runtime printed during init (stdout, and stderr when merged)."""
-        return self.stdout.text(0, self.init_log_end or None) if self.stdout else ""
+        # An init that printed nothing ends at offset 0, which must not read as "no end yet".
+        return self.stdout.text(0, self.init_log_end) if self.stdout else ""
 
     def stderr_text(self, start: int = 0, end: int | None = None) -> str:
         return self.stderr.text(start, end) if self.stderr else ""
