@@ -398,9 +398,17 @@ def test_init_and_handler_errors_are_reported_as_lambda_does(lam: Any) -> None:
     assert payload["errorType"] == "ValueError"
     assert payload["errorMessage"] == "bad config at import"
     assert isinstance(payload["stackTrace"], list) and payload["stackTrace"]
-    (init,) = parse_log(log).init_reports
-    assert (init.phase, init.status, init.error_type) == ("init", "error", "ValueError")
-    assert report_of(log).status == "error"
+    # Init failed, was retried inside the invoke, and failed again; Lambda files a Python
+    # exception's type under Runtime.Unknown.
+    first, retried = parse_log(log).init_reports
+    assert (first.phase, first.status, first.error_type) == ("init", "error", "Runtime.Unknown")
+    assert (retried.phase, retried.status, retried.error_type) == (
+        "invoke",
+        "error",
+        "Runtime.Unknown",
+    )
+    report = report_of(log)
+    assert (report.status, report.error_type, report.init_ms) == ("error", "Runtime.Unknown", None)
 
     missing = create(lam, PID_HANDLER, Handler="nowhere.handler")
     payload, _, _ = invoke(lam, missing)
@@ -414,17 +422,24 @@ def test_init_and_handler_errors_are_reported_as_lambda_does(lam: Any) -> None:
     assert "[ERROR] KeyError" in log and report_of(log).status is None
 
 
-def test_init_past_the_limit_fails() -> None:
+def test_init_past_the_limit_fails_and_so_does_its_retry_past_the_timeout() -> None:
     with LocalLambda(update_seconds=0.0, init_limit_s=1.0) as url:
         client = client_for(url)
-        name = create(client, "import time\ntime.sleep(30)\ndef handler(e, c): pass\n")
+        name = create(client, "import time\ntime.sleep(30)\ndef handler(e, c): pass\n", Timeout=2)
         started = time.monotonic()
         payload, log, response = invoke(client, name)
-        assert time.monotonic() - started < 8
+        assert time.monotonic() - started < 10
     assert response["FunctionError"] == "Unhandled"
-    assert "timed out" in payload["errorMessage"]
-    (init,) = parse_log(log).init_reports
-    assert init.status == "timeout" and init.init_ms == pytest.approx(1000, abs=1)
+    assert payload["errorType"] == "Sandbox.Timedout"
+    assert payload["errorMessage"].endswith("Task timed out after 2.00 seconds")
+    first, retried = parse_log(log).init_reports
+    assert (first.phase, first.status, first.error_type) == ("init", "timeout", None)
+    assert first.init_ms == pytest.approx(1000, abs=1)
+    assert (retried.phase, retried.status) == ("invoke", "timeout")
+    assert retried.init_ms == pytest.approx(2000, abs=1)
+    report = report_of(log)
+    assert report.status == "timeout" and report.init_ms is None
+    assert report.duration_ms == pytest.approx(2000, abs=1)
 
 
 # -- archives ---------------------------------------------------------------------------------

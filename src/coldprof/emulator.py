@@ -44,6 +44,7 @@ from .environment import (
     exit_reason,
 )
 from .errors import UsageError
+from .invocation_log import InvocationLog, LogEvent
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9001
@@ -320,6 +321,18 @@ class InvokeResult:
     report: lambda_logs.InvokeReport
     cold: bool
     pid: int | None
+    events: tuple[LogEvent, ...] = ()  # the log, event by event, with the time each was written
+
+
+@dataclass(frozen=True)
+class _InitFailure:
+    """How one init attempt failed, as the invoke reports it should it be the last attempt."""
+
+    status: str  # "error" or "timeout"
+    error_type: str | None
+    body: dict[str, Any]
+    error_line: str | None
+    max_memory_mb: int
 
 
 @dataclass(frozen=True)
@@ -938,21 +951,33 @@ class Emulator:
     ) -> InvokeResult:
         """One invocation: take a warm environment or start one, invoke, log, give it back."""
         request_id = str(uuid.uuid4())
+        log = self._new_log(fn, config)
         entry = self._acquire(fn, config)
-        cold = entry is None
         init: InitOutcome | None = None
+        retried_init_ms = 0.0
+        timeout_s = float(config.timeout_s)
         if entry is None:
-            entry, init = self._spawn(fn, config)
+            log.init_start()
+            entry, init = self._spawn(fn, config, self.options.init_limit_s)
             if not init.ok:
-                return self._init_failed(fn, config, entry, init, request_id)
-        env = entry.env
+                # Lambda retries a failed init once, inside this invocation (a "suppressed init").
+                self._log_init_failure(log, entry, init, config, request_id, "init")
+                entry, retry = self._spawn(fn, config, timeout_s, retry=True)
+                if not retry.ok:
+                    return self._retried_init_failed(fn, config, entry, retry, log, request_id)
+                retried_init_ms = retry.init_ms
+                init = None  # its REPORT carries no Init Duration: the init ran in the invoke
+            log.output(entry.env.init_output())
+        log.start(request_id)
         try:
-            outcome = env.invoke(payload, request_id, timeout_s=float(config.timeout_s))
+            # The function's Timeout covers the whole invoke, a retried init included.
+            remaining = max(timeout_s - retried_init_ms / 1000, 0.001)
+            outcome = entry.env.invoke(payload, request_id, timeout_s=remaining)
         except RuntimeError:  # killed between acquire and invoke: shutting down or retired
             outcome = InvokeOutcome(
                 request_id, False, b"", 0.0, 0, "", "Runtime.ExitError", "exited"
             )
-        result = self._finish(fn, config, entry, outcome, init if cold else None)
+        result = self._finish(fn, config, entry, outcome, log, init, retried_init_ms)
         self._release(fn, entry)
         return result
 
@@ -971,7 +996,9 @@ class Emulator:
             self._kill(entry)
         return found
 
-    def _spawn(self, fn: _Function, config: FunctionConfig) -> tuple[_Warm, InitOutcome]:
+    def _spawn(
+        self, fn: _Function, config: FunctionConfig, init_limit_s: float, retry: bool = False
+    ) -> tuple[_Warm, InitOutcome]:
         user_env = dict(config.env)
         # Lambda's own variables for this version; environment.py fills in the rest.
         user_env["AWS_LAMBDA_FUNCTION_VERSION"] = config.version
@@ -988,13 +1015,13 @@ class Emulator:
             memory_mb=config.memory_mb,
             timeout_s=float(config.timeout_s),
             region=fn.region,
-            init_limit_s=self.options.init_limit_s,
+            init_limit_s=init_limit_s,
             log_format=config.log_format,
             merge_stderr=True,
         )
-        limits = self.cgroups.limits(
-            config.memory_mb, throttle_init=self.options.init_cpu is InitCpu.proportional
-        )
+        # A retried init runs inside the invoke, so it gets the invoke's CPU share.
+        throttle_init = retry or self.options.init_cpu is InitCpu.proportional
+        limits = self.cgroups.limits(config.memory_mb, throttle_init=throttle_init)
         env = ExecutionEnvironment(spec, limits)
         limits.on_memory_exceeded = lambda: env.kill_for("memory")
         entry = _Warm(
@@ -1044,67 +1071,99 @@ class Emulator:
         self._kill(entry)
 
     # -- reporting --------------------------------------------------------------------------
-    def _init_failed(
+    def _new_log(self, fn: _Function, config: FunctionConfig) -> InvocationLog:
+        return InvocationLog(
+            function_name=fn.name,
+            version=config.version,
+            region=fn.region,
+            runtime_version=f"python:{_PYTHON}.local",
+            runtime_version_arn=(
+                f"arn:aws:lambda:{fn.region}::runtime:coldprof-local-python{_PYTHON_FULL}"
+            ),
+            as_json=config.log_format == "JSON",
+        )
+
+    def _log_init_failure(
         self,
-        fn: _Function,
-        config: FunctionConfig,
+        log: InvocationLog,
         entry: _Warm,
         init: InitOutcome,
+        config: FunctionConfig,
         request_id: str,
-    ) -> InvokeResult:
+        phase: str,
+    ) -> _InitFailure:
+        """Kill the environment whose init failed, and log its output and INIT_REPORT."""
         env = entry.env
-        init_output = env.init_output()
+        output = env.init_output()
         peak = env.peak_rss_mb()
         self._kill(entry)
         peak = peak or entry.limits.peak_mb()  # the runtime has exited: ask its memory cgroup
         oom = entry.limits.oom_killed()
+        error_line = None
+        error_type: str | None
         if init.status == "error" and init.error:
-            error_type = str(init.error.get("errorType") or "Runtime.Unknown")
-            body: dict[str, Any] = dict(init.error)
-            status = "error"
-            error_line = None
-        elif init.status == "timeout":
-            error_type = "Sandbox.Timedout"
-            body = {
-                "errorType": error_type,
-                "errorMessage": f"RequestId: {request_id} Error: Init timed out after "
-                f"{self.options.init_limit_s:.2f} seconds",
-            }
-            status = "timeout"
-            error_line = (
-                f"{_log_time()} {request_id} Init timed out after "
-                f"{self.options.init_limit_s:.2f} seconds"
+            posted = init.error.get("errorType")
+            error_type = lambda_logs.platform_error_type(
+                posted if isinstance(posted, str) else None
             )
+            body: dict[str, Any] = dict(init.error)
+        elif init.status == "timeout":
+            # AWS's INIT_REPORT for a timeout names no error type; the invoke's error does.
+            error_type = None
+            limit = init.init_ms / 1000
+            what = "Init" if phase == "init" else "Task"
+            body = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {request_id} Error: {what} timed out after "
+                f"{limit:.2f} seconds",
+            }
+            error_line = f"{_log_time()} {request_id} {what} timed out after {limit:.2f} seconds"
         else:
             error_type = "Runtime.OutOfMemory" if oom else "Runtime.ExitError"
             reason = "signal: killed" if oom else exit_reason(init.returncode)
             message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
             body = {"errorType": error_type, "errorMessage": message}
-            status = "error"
             error_line = f"{message}\n{error_type}"
+        status = "timeout" if init.status == "timeout" else "error"
+        log.output(output)
+        log.init_report(lambda_logs.InitReport(init.init_ms, phase, status, error_type))
         max_memory = config.memory_mb if oom else min(peak, config.memory_mb)
+        return _InitFailure(status, error_type, body, error_line, max_memory)
+
+    def _retried_init_failed(
+        self,
+        fn: _Function,
+        config: FunctionConfig,
+        entry: _Warm,
+        retry: InitOutcome,
+        log: InvocationLog,
+        request_id: str,
+    ) -> InvokeResult:
+        """The init retried inside the invoke failed too: the invoke fails with its error."""
+        failure = self._log_init_failure(log, entry, retry, config, request_id, "invoke")
+        log.start(request_id)
+        log.error(failure.error_line)
         report = lambda_logs.InvokeReport(
             request_id=request_id,
-            duration_ms=init.init_ms,
-            billed_ms=lambda_logs.billed_ms(init.init_ms),
+            duration_ms=retry.init_ms,
+            billed_ms=lambda_logs.billed_ms(retry.init_ms),
             memory_mb=config.memory_mb,
-            max_memory_mb=max_memory,
-            status=status,
+            max_memory_mb=failure.max_memory_mb,
+            status=failure.status,
+            error_type=failure.error_type,
         )
-        init_report = lambda_logs.InitReport(init.init_ms, "init", status, error_type)
-        log = self._render_log(
-            fn, config, request_id, True, init_output, init_report, "", error_line, report
-        )
+        log.end(report)
         self._emit(fn, log, entry, config)
         return InvokeResult(
             request_id,
             config.version,
-            json.dumps(body).encode(),
-            log,
+            json.dumps(failure.body).encode(),
+            log.text(),
             "Unhandled",
             report,
             True,
             None,
+            tuple(log.events),
         )
 
     def _finish(
@@ -1113,7 +1172,9 @@ class Emulator:
         config: FunctionConfig,
         entry: _Warm,
         outcome: InvokeOutcome,
+        log: InvocationLog,
         init: InitOutcome | None,
+        retried_init_ms: float = 0.0,
     ) -> InvokeResult:
         env = entry.env
         request_id = outcome.request_id
@@ -1121,13 +1182,15 @@ class Emulator:
         payload = outcome.payload
         error_line = None
         status = None
+        error_type = None
         max_memory = outcome.max_memory_mb
         function_error = None if outcome.ok else "Unhandled"
         if outcome.ok and len(payload) > MAX_SYNC_PAYLOAD:
             function_error = "Unhandled"
+            error_type = "Function.ResponseSizeTooLarge"
             payload = json.dumps(
                 {
-                    "errorType": "Function.ResponseSizeTooLarge",
+                    "errorType": error_type,
                     "errorMessage": "Response payload size exceeded maximum allowed payload "
                     f"size ({MAX_SYNC_PAYLOAD} bytes).",
                 }
@@ -1135,7 +1198,10 @@ class Emulator:
             status = "error"
         if outcome.status == "timeout":
             status = "timeout"
-            error_line = _json_field(payload, "errorMessage")
+            error_line = (
+                f"{_log_time()} {request_id} Task timed out after "
+                f"{float(config.timeout_s):.2f} seconds"
+            )
             payload = json.dumps(
                 {
                     "errorType": "Sandbox.Timedout",
@@ -1161,128 +1227,41 @@ class Emulator:
         if not max_memory:  # the process is gone: ask its memory cgroup
             max_memory = entry.limits.peak_mb()
         init_ms = init.init_ms if init is not None else None
-        billed = lambda_logs.billed_ms(outcome.duration_ms + (init_ms or 0.0))
+        duration = retried_init_ms + outcome.duration_ms
+        billed = lambda_logs.billed_ms(duration + (init_ms or 0.0))
         report = lambda_logs.InvokeReport(
             request_id=request_id,
-            duration_ms=outcome.duration_ms,
+            duration_ms=duration,
             billed_ms=billed,
             memory_mb=config.memory_mb,
             max_memory_mb=min(max_memory, config.memory_mb),
             init_ms=init_ms,
             status=status,
+            error_type=error_type,
         )
-        init_output = env.init_output() if init is not None else ""
-        log = self._render_log(
-            fn,
-            config,
-            request_id,
-            init is not None,
-            init_output,
-            None,
-            outcome.log,
-            error_line,
-            report,
-        )
+        log.output(outcome.log)
+        log.error(error_line)
+        log.end(report)
         self._emit(fn, log, entry, config)
         return InvokeResult(
             request_id,
             config.version,
             payload,
-            log,
+            log.text(),
             function_error,
             report,
-            init is not None,
+            init is not None or retried_init_ms > 0,
             pid,
+            tuple(log.events),
         )
 
-    def _render_log(
-        self,
-        fn: _Function,
-        config: FunctionConfig,
-        request_id: str,
-        cold: bool,
-        init_output: str,
-        init_report: lambda_logs.InitReport | None,
-        output: str,
-        error_line: str | None,
-        report: lambda_logs.InvokeReport,
-    ) -> str:
-        """The invocation's log, as CloudWatch would hold it, in the function's log format."""
-        lines: list[str] = []
-        as_json = config.log_format == "JSON"
-        runtime_version = f"python:{_PYTHON}.local"
-        runtime_arn = f"arn:aws:lambda:{fn.region}::runtime:coldprof-local-python{_PYTHON_FULL}"
-        if cold:
-            if as_json:
-                lines.append(
-                    json.dumps(
-                        {
-                            "time": _log_time(),
-                            "type": "platform.initStart",
-                            "record": {
-                                "initializationType": "on-demand",
-                                "phase": "init",
-                                "runtimeVersion": runtime_version,
-                                "runtimeVersionArn": runtime_arn,
-                                "functionName": fn.name,
-                                "functionVersion": config.version,
-                            },
-                        }
-                    )
-                )
-            else:
-                lines.append(
-                    f"INIT_START Runtime Version: {runtime_version}\t"
-                    f"Runtime Version ARN: {runtime_arn}"
-                )
-            if init_output.strip():
-                lines.append(init_output.rstrip("\n"))
-        if init_report is not None:
-            lines.append(
-                lambda_logs.format_init_report_json(init_report, _log_time())
-                if as_json
-                else lambda_logs.format_init_report_line(init_report)
-            )
-        if as_json:
-            lines.append(
-                json.dumps(
-                    {
-                        "time": _log_time(),
-                        "type": "platform.start",
-                        "record": {"requestId": request_id, "version": config.version},
-                    }
-                )
-            )
-        else:
-            lines.append(lambda_logs.format_start_line(request_id, config.version))
-        if output.strip():
-            lines.append(output.rstrip("\n"))
-        if error_line:
-            lines.append(error_line)
-        if as_json:
-            lines.append(
-                json.dumps(
-                    {
-                        "time": _log_time(),
-                        "type": "platform.runtimeDone",
-                        "record": {
-                            "requestId": request_id,
-                            "status": report.status or "success",
-                            "metrics": {"durationMs": round(report.duration_ms, 3)},
-                        },
-                    }
-                )
-            )
-            lines.append(lambda_logs.format_report_json(report, _log_time()))
-        else:
-            lines.append(lambda_logs.format_end_line(request_id))
-            lines.append(lambda_logs.format_report_line(report))
-        return "\n".join(lines) + "\n"
-
-    def _emit(self, fn: _Function, log: str, entry: _Warm, config: FunctionConfig) -> None:
-        self.logs.put(config.log_group, entry.log_stream, log)
-        for line in log.rstrip("\n").split("\n"):
-            self.on_log(f"[{fn.name}] {line}")
+    def _emit(
+        self, fn: _Function, log: InvocationLog, entry: _Warm, config: FunctionConfig
+    ) -> None:
+        for event in log.events:
+            self.logs.put(config.log_group, entry.log_stream, event.message, event.timestamp_ms)
+            for line in event.message.split("\n"):
+                self.on_log(f"[{fn.name}] {line}")
 
 
 # -- body field checks ---------------------------------------------------------------------------

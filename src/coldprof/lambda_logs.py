@@ -11,7 +11,8 @@ from typing import Any
 # Record shapes, from the Lambda Telemetry API event schema reference
 # (https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html), which the JSON
 # log format also writes to CloudWatch, one object per line:
-#   platform.report:     {"time", "type", "record": {"requestId", "status", "metrics": {
+#   platform.report:     {"time", "type", "record": {"requestId", "status", "errorType"?,
+#                          "metrics": {
 #                          "durationMs": Double, "billedDurationMs": Integer,
 #                          "memorySizeMB": Integer, "maxMemoryUsedMB": Integer,
 #                          "initDurationMs"?: Double, "restoreDurationMs"?: Double}}}
@@ -38,7 +39,8 @@ class InvokeReport:
     init_ms: float | None = None
     restore_ms: float | None = None
     billed_restore_ms: float | None = None
-    status: str | None = None
+    status: str | None = None  # "timeout", "error", ...; None (text) or "success" when it went well
+    error_type: str | None = None  # with a status of "error": Runtime.ExitError, ...
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,21 @@ def find_report(summary: LogSummary, request_id: str) -> InvokeReport | None:
     return None
 
 
+# Lambda's platform keeps an error type a runtime posts only when it names a Runtime or Function
+# error (unanchored, as Lambda matches it); anything else, such as a Python exception's class
+# name, is recorded as Runtime.Unknown (Function.Unknown for other Function.* names).
+_PLATFORM_ERROR_TYPE = re.compile(r"(?:Runtime|Function)\.[A-Z][a-zA-Z]+")
+
+
+def platform_error_type(posted: str | None) -> str:
+    """The error type INIT_REPORT and REPORT carry for one a runtime posted."""
+    if posted and _PLATFORM_ERROR_TYPE.search(posted):
+        return posted
+    if posted and posted.startswith("Function."):
+        return "Function.Unknown"
+    return "Runtime.Unknown"
+
+
 def billed_ms(duration_ms: float) -> int:
     """Billed duration for a measured one: Lambda bills in whole milliseconds, rounding up."""
     if not math.isfinite(duration_ms) or duration_ms < 0:
@@ -122,7 +139,7 @@ def format_report_line(report: InvokeReport) -> str:
 
     Durations print with 2 decimals, as Lambda prints them, so a round trip keeps 0.01 ms.
     Status is written only when it is not "success": Lambda's text line names a timeout or an
-    error but says nothing on success.
+    error (`Status: error<TAB>Error Type: Runtime.OutOfMemory`) but says nothing on success.
     """
     fields = [
         f"REPORT RequestId: {report.request_id}",
@@ -139,6 +156,8 @@ def format_report_line(report: InvokeReport) -> str:
         fields.append(f"Init Duration: {report.init_ms:.2f} ms")
     if report.status is not None and report.status != "success":
         fields.append(f"Status: {report.status}")
+        if report.error_type is not None:
+            fields.append(f"Error Type: {report.error_type}")
     return "\t".join(fields) + "\t"
 
 
@@ -183,11 +202,13 @@ def format_report_json(report: InvokeReport, time_iso: str) -> str:
         metrics["initDurationMs"] = round(report.init_ms, 3)
     if report.restore_ms is not None:
         metrics["restoreDurationMs"] = round(report.restore_ms, 3)
-    record = {
+    record: dict[str, Any] = {
         "requestId": report.request_id,
         "metrics": metrics,
         "status": report.status if report.status is not None else "success",
     }
+    if report.error_type is not None:
+        record["errorType"] = report.error_type
     return json.dumps({"time": time_iso, "type": REPORT_TYPE, "record": record})
 
 
@@ -267,6 +288,7 @@ def _parse_report_fields(fields: dict[str, str]) -> InvokeReport | None:
         restore_ms=optional["Restore Duration"],
         billed_restore_ms=optional["Billed Restore Duration"],
         status=fields.get("Status"),
+        error_type=fields.get("Error Type"),
     )
 
 
@@ -336,6 +358,7 @@ def _report_from_json(record: dict[str, Any], metrics: dict[str, Any]) -> Invoke
     ):
         return None
     status = record.get("status")
+    error_type = record.get("errorType")
     return InvokeReport(
         request_id=request_id,
         duration_ms=duration,
@@ -345,6 +368,7 @@ def _report_from_json(record: dict[str, Any], metrics: dict[str, Any]) -> Invoke
         init_ms=init_ms,
         restore_ms=restore_ms,
         status=status if isinstance(status, str) else None,
+        error_type=error_type if isinstance(error_type, str) else None,
     )
 
 
