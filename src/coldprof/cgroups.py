@@ -6,6 +6,7 @@ import contextlib
 import errno
 import itertools
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -286,7 +287,20 @@ def _sweep_stale(own_dir: Path) -> None:
     for entry in entries:
         pid = entry.name.split("-")[1]
         if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            _remove_group(entry, 0.0)
+            _kill_members(entry)
+            _remove_group(entry, 0.5)
+
+
+def _kill_members(directory: Path) -> None:
+    """SIGKILL every process left in a group and its children (a group with any cannot go)."""
+    for procs in directory.rglob("cgroup.procs"):
+        try:
+            pids = [int(line) for line in _read(procs).split()]
+        except (OSError, ValueError):
+            continue
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True)

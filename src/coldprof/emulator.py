@@ -45,6 +45,7 @@ from .environment import (
 )
 from .errors import UsageError
 from .invocation_log import InvocationLog, LogEvent
+from .reaper import WORKDIR_PREFIX, claim_workdir, sweep_dead_emulators
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9001
@@ -360,9 +361,12 @@ class Emulator:
         self.options = options
         self.runtime_dir = runtime_dir
         self.on_log = on_log or (lambda _line: None)
+        # Before the cgroups: an emulator killed with SIGKILL may have left processes in its groups.
+        sweep_dead_emulators(self.on_log)
         self.cgroups = Cgroups(enabled=options.cgroups)
         self.logs = emulator_logs.LogStore(options.log_dir)
-        self.workdir = Path(tempfile.mkdtemp(prefix="coldprof-emulator-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+        claim_workdir(self.workdir)
         self._functions: dict[str, _Function] = {}
         self._live: set[_Warm] = set()  # every environment not yet killed, of any function
         self._lock = threading.RLock()

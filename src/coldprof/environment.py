@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .reaper import become_subreaper, kill_environment
+from .reaper import become_subreaper, kill_environment, spawn
 from .runtime_api import Invocation, InvocationOutcome, RuntimeApi
 
 INIT_LIMIT_S = 10.0
@@ -595,7 +595,7 @@ class ExecutionEnvironment:
         cmd = [*self.spec.wrapper, *cmd]
         self.spawned_at = time.perf_counter()
         try:
-            self.proc = subprocess.Popen(
+            self.proc = spawn(
                 cmd,
                 cwd=self.spec.task_root,
                 env=env,

@@ -8,6 +8,12 @@ group, and a child whose runtime already exited is no longer anyone's descendant
 - an environment's processes are recognised by the variable every one of them inherits, the
   address of that environment's own Runtime API (``AWS_LAMBDA_RUNTIME_API``), unique among the
   environments alive at once; descendants of the runtime are taken too, whatever their environ.
+
+Nor does an emulator killed with SIGKILL leave its environments running:
+
+- every runtime is forked with ``PR_SET_PDEATHSIG``, so the kernel kills it with coldprof;
+- an emulator starting up kills what a dead one's functions had started themselves (their
+  ``LAMBDA_TASK_ROOT`` lies in its working directory) and removes that directory.
 """
 
 from __future__ import annotations
@@ -16,8 +22,16 @@ import contextlib
 import ctypes
 import os
 import signal
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .archive import remove_tree
 
 _PR_SET_CHILD_SUBREAPER = 36
 _subreaper: bool | None = None
@@ -118,3 +132,109 @@ def _reap(pids: Iterable[int], timeout: float = 2.0) -> None:
             if done or time.monotonic() > deadline:
                 break
             time.sleep(0.01)
+
+
+# -- bound to the emulator's life ------------------------------------------------------------
+WORKDIR_PREFIX = "coldprof-emulator-"
+OWNER_FILE = "emulator.pid"
+_PR_SET_PDEATHSIG = 1
+
+# PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process. Every
+# runtime is therefore forked from this one long-lived thread: forked from a request thread,
+# a runtime would be killed as soon as the invoke that started it returned.
+_spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coldprof-spawner")
+
+
+def _death_signal_setter() -> Callable[[], None] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def bind_to_parent() -> None:
+        # Runs in the child between fork and exec: keep it to a system call and a check.
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return bind_to_parent
+
+
+def spawn(cmd: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """Popen, with the child SIGKILLed by the kernel when this process dies, however it dies."""
+    setter = _death_signal_setter()
+    if setter is not None:
+        options["preexec_fn"] = setter
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(cmd, **options)
+
+    return _spawner.submit(start).result()
+
+
+# -- what a dead emulator left behind --------------------------------------------------------------
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot: a pid reused later has another."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def claim_workdir(workdir: Path) -> None:
+    """Mark an emulator's working directory as this live process's."""
+    (workdir / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid()) or ''}\n")
+
+
+def _owner_alive(workdir: Path) -> bool | None:
+    """Whether the emulator that owns `workdir` still runs; None when it cannot be told."""
+    try:
+        pid_text, _, started = (workdir / OWNER_FILE).read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    current = _start_time(pid)
+    return current is not None and (not started or current == started)
+
+
+def _processes_under(workdir: Path) -> Iterator[int]:
+    """Processes started for environments whose code lived in `workdir`."""
+    marker = f"LAMBDA_TASK_ROOT={workdir}{os.sep}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if marker in (entry / "environ").read_bytes():
+                yield int(entry.name)
+
+
+def sweep_dead_emulators(on_log: Callable[[str], None] | None = None) -> int:
+    """Kill what emulators that died without cleaning up left running; remove their files.
+
+    Returns how many processes were killed. Runtimes already die with their emulator
+    (PR_SET_PDEATHSIG); this catches what they started, which the death signal does not reach.
+    """
+    killed = 0
+    root = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for workdir in root.glob(WORKDIR_PREFIX + "*"):
+            if _owner_alive(workdir) is not False:
+                continue  # alive, or an emulator still starting, or not one of ours
+            for pid in _processes_under(workdir):
+                with contextlib.suppress(OSError):
+                    group = os.getpgid(pid)
+                    # Each runtime leads its own process group; what it started stays in it.
+                    if group != os.getpgrp():
+                        os.killpg(group, signal.SIGKILL)
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+            remove_tree(workdir)
+    if killed and on_log is not None:
+        on_log(f"killed {killed} process(es) left running by an emulator that was killed")
+    return killed
