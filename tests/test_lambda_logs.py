@@ -21,6 +21,7 @@ from coldprof.lambda_logs import (
     format_report_line,
     format_start_line,
     parse_log,
+    platform_error_type,
 )
 
 LOGS = Path(__file__).parent / "assets" / "logs"
@@ -431,11 +432,52 @@ def test_init_report_json_has_the_documented_shape() -> None:
     }
 
 
+def test_report_with_status_and_error_type_is_read() -> None:
+    # The shape Lambda writes for an environment killed past its memory (fields tab-separated).
+    line = (
+        "REPORT RequestId: 276ff3b9-1609-4ee7-a288-db3752630767\tDuration: 10935.70 ms\t"
+        "Billed Duration: 10936 ms\tMemory Size: 1024 MB\tMax Memory Used: 1024 MB\t"
+        "Status: error\tError Type: Runtime.OutOfMemory"
+    )
+    (report,) = parse_log(line).reports
+    assert (report.status, report.error_type) == ("error", "Runtime.OutOfMemory")
+    assert report.max_memory_mb == 1024 and report.init_ms is None
+    # Space-separated, as some log viewers show it.
+    (spaced,) = parse_log(line.replace("\t", " ")).reports
+    assert spaced == report
+
+
+def test_report_line_writes_the_error_type_after_the_status() -> None:
+    line = format_report_line(
+        InvokeReport("r", 35.5, 36, 512, 3, status="error", error_type="Runtime.ExitError")
+    )
+    assert line.endswith("Max Memory Used: 3 MB\tStatus: error\tError Type: Runtime.ExitError\t")
+
+
+@pytest.mark.parametrize(
+    ("posted", "recorded"),
+    [
+        ("Runtime.ImportModuleError", "Runtime.ImportModuleError"),
+        ("Function.ResponseSizeTooLarge", "Function.ResponseSizeTooLarge"),
+        ("ValueError", "Runtime.Unknown"),
+        ("Function.x", "Function.Unknown"),
+        (None, "Runtime.Unknown"),
+    ],
+)
+def test_platform_error_type_keeps_only_lambda_error_names(
+    posted: str | None, recorded: str
+) -> None:
+    assert platform_error_type(posted) == recorded
+
+
 ROUND_TRIP_REPORTS = [
     InvokeReport("warm", 3.52, 4, 128, 52),
     InvokeReport("cold", 12.68, 309, 512, 93, init_ms=295.33),
     InvokeReport("snap", 4.89, 5, 1024, 118, restore_ms=412.93, billed_restore_ms=138),
     InvokeReport("slow", 3000.0, 3000, 10240, 9000, status="timeout"),
+    InvokeReport(
+        "oom", 10935.7, 10936, 1024, 1024, status="error", error_type="Runtime.OutOfMemory"
+    ),
 ]
 
 
@@ -461,6 +503,7 @@ def test_text_round_trip(report: InvokeReport) -> None:
         InvokeReport("cold", 14.09, 249, 256, 71, init_ms=234.766, status="success"),
         InvokeReport("snap", 4.89, 5, 1024, 118, restore_ms=412.93, status="success"),
         InvokeReport("slow", 3000.0, 3000, 128, 60, status="timeout"),
+        InvokeReport("exit", 35.5, 36, 512, 3, status="error", error_type="Runtime.ExitError"),
     ],
     ids=lambda r: r.request_id,
 )
