@@ -397,6 +397,104 @@ def test_json_log_format_reports_are_read_too(endpoint: str, lam: Any, tmp_path:
     assert tier["cold_penalty_ms"] is not None
 
 
+# -- failures -----------------------------------------------------------------------------------
+def create_from(client: Any, source: str, timeout: int = 3) -> str:
+    """A function from its own handler module (app.py); its ARN."""
+    response = client.create_function(
+        FunctionName=f"remote-{uuid.uuid4().hex[:8]}",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": make_zip(source)},
+        Timeout=timeout,
+    )
+    client.get_waiter("function_active_v2").wait(
+        FunctionName=response["FunctionName"], WaiterConfig={"Delay": 0.1, "MaxAttempts": 100}
+    )
+    return str(response["FunctionArn"])
+
+
+# Raises at 128 MB, runs past its 1 s Timeout at 256 MB: every invoke fails, a different way per
+# tier, each after a good init.
+FAILS_EVERYWHERE = """\
+import os, time
+
+def handler(event, context):
+    if os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128":
+        raise KeyError("no such order")
+    time.sleep(5)
+"""
+
+
+def test_a_function_failing_at_every_tier_exits_3_without_a_recommendation(
+    endpoint: str, lam: Any, tmp_path: Path
+) -> None:
+    arn = create_from(lam, FAILS_EVERYWHERE, timeout=1)
+    report = tmp_path / "remote.json"
+    done = run_cli(
+        "--arn", arn, "--endpoint-url", endpoint, "--memory", "128,256", "--samples", "2",
+        "--warm", "1", "--output", str(report), "--format", "json",
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    (function,) = json.loads(report.read_text())["functions"]
+    assert function["recommended_memory_mb"] is None and function["recommendation"] is None
+    tiers = {t["memory_mb"]: t for t in function["tiers"]}
+    for tier in tiers.values():
+        # Failed runs are no samples: nothing to time a cold start or a penalty by.
+        assert tier["cold"] == [] and tier["warm"] == [] and tier["cold_penalty_ms"] is None
+    assert {(f["phase"], f["error_type"]) for f in tiers[128]["failures"]} == {
+        ("invoke", "KeyError")
+    }
+    assert {(f["phase"], f["error_type"]) for f in tiers[256]["failures"]} == {
+        ("invoke", "Sandbox.Timedout")
+    }
+    assert "no cold start succeeded" in done.stderr
+
+    table = run_cli(
+        "--arn", arn, "--endpoint-url", endpoint, "--memory", "128,256", "--samples", "1",
+        "--warm", "0",
+    )  # fmt: skip
+    assert table.returncode == 3, table.stderr
+    assert "recommended" not in table.stdout
+    assert "1× invoke KeyError" in table.stdout
+    assert "1× invoke Sandbox.Timedout" in table.stdout
+
+
+SLOW_INIT = """\
+import time
+time.sleep(1.5)
+
+def handler(event, context):
+    return "ok"
+"""
+
+
+def test_an_init_past_the_limit_is_reported_with_its_retried_cold_penalty() -> None:
+    from coldprof.render.remote import function_footer, tier_rows
+
+    with LocalLambda(update_seconds=0.0, init_limit_s=1.0) as url:
+        arn = create_from(client_for(url), SLOW_INIT, timeout=10)
+        result = run_remote(
+            RemoteRequest(arns=(arn,), memory_tiers=(128, 256), samples=1, warm=1, endpoint_url=url)
+        )
+    (function,) = result.functions
+    assert function.restored and function.failed
+    assert function.recommended_memory_mb is None
+    for tier in function.tiers:
+        # Not a normal cold start, and no failure of the invoke: a cold start with a retried init.
+        assert tier.cold == () and tier.failures == () and len(tier.warm) == 1
+        (retried,) = tier.retried
+        assert retried.failed_init_status == "timeout" and retried.init_ms is None
+        assert retried.failed_init_ms == pytest.approx(1000, abs=1)
+        assert retried.duration_ms >= 1500  # the retried init ran inside the invoke
+        # The caller waited for the failed init and the retried one.
+        assert tier.retried_penalty_ms is not None and tier.retried_penalty_ms >= 2500 - 100
+    rows = tier_rows(function)
+    assert all("1× init timeout (retried in the invoke)" in row[-1] for row in rows)
+    footer = "\n".join(function_footer(function))
+    assert "init timeout (128 MB): 1 cold start(s) retried init inside the invoke" in footer
+
+
 def test_real_aws_without_a_tty_or_yes_is_refused_before_any_call() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     done = subprocess.run(

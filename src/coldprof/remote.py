@@ -156,7 +156,12 @@ class RemoteRequest:
 # -- records -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Sample:
-    """One invocation's REPORT figures; `init_ms` (or `restore_ms`, SnapStart) marks a cold one."""
+    """One invocation's REPORT figures; `init_ms` (or `restore_ms`, SnapStart) marks a cold one.
+
+    An invocation whose init failed (INIT_REPORT Phase: init) and was retried inside it carries
+    that init's status and duration instead: its REPORT has no Init Duration, and its Duration
+    includes the retried init. It is neither a normal cold start nor a warm one.
+    """
 
     request_id: str
     duration_ms: float
@@ -165,10 +170,21 @@ class Sample:
     init_ms: float | None = None
     restore_ms: float | None = None
     billed_restore_ms: float | None = None
+    failed_init_status: str | None = None  # "timeout" or "error": init was retried in the invoke
+    failed_init_ms: float | None = None  # how long the failed init ran before the retry
 
     @property
     def cold(self) -> bool:
         return self.init_ms is not None or self.restore_ms is not None
+
+    @property
+    def retried_init(self) -> bool:
+        return self.failed_init_status is not None
+
+    @property
+    def retried_penalty_ms(self) -> float:
+        """What the caller waited for init: the failed attempt, then the invoke with the retry."""
+        return (self.failed_init_ms or 0.0) + self.duration_ms
 
     @property
     def startup_ms(self) -> float:
@@ -198,6 +214,9 @@ class Sample:
         if self.restore_ms is not None:
             data["restore_ms"] = self.restore_ms
             data["billed_restore_ms"] = self.billed_restore_ms
+        if self.failed_init_status is not None:
+            data["failed_init_status"] = self.failed_init_status
+            data["failed_init_ms"] = self.failed_init_ms
         return data
 
     @classmethod
@@ -210,6 +229,8 @@ class Sample:
             init_ms=_optional_float(data.get("init_ms")),
             restore_ms=_optional_float(data.get("restore_ms")),
             billed_restore_ms=_optional_float(data.get("billed_restore_ms")),
+            failed_init_status=data.get("failed_init_status"),
+            failed_init_ms=_optional_float(data.get("failed_init_ms")),
         )
 
 
@@ -259,12 +280,16 @@ class TierResult:
     failures: tuple[InvokeFailure, ...] = ()
     error: str | None = None  # the tier could not be set up at all
     notes: tuple[str, ...] = ()
+    retried: tuple[Sample, ...] = ()  # cold starts whose init failed and was retried in the invoke
+    retried_penalty_ms: float | None = None  # their median cold penalty, the failed init included
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "memory_mb": self.memory_mb,
             "cold": [s.to_dict() for s in self.cold],
             "warm": [s.to_dict() for s in self.warm],
+            "retried": [s.to_dict() for s in self.retried],
+            "retried_cold_penalty_ms": self.retried_penalty_ms,
             "init_ms": {"median": self.init_median_ms, "p90": self.init_p90_ms},
             "warm_duration_ms": {"median": self.warm_median_ms},
             "cold_penalty_ms": self.cold_penalty_ms,
@@ -294,6 +319,8 @@ class TierResult:
             failures=tuple(InvokeFailure.from_dict(f) for f in data.get("failures", ())),
             error=data.get("error"),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            retried=tuple(Sample.from_dict(s) for s in data.get("retried", ())),
+            retried_penalty_ms=_optional_float(data.get("retried_cold_penalty_ms")),
         )
 
 
@@ -941,6 +968,7 @@ def _sweep_tier(
 
     cold: list[Sample] = []
     warm: list[Sample] = []
+    retried: list[Sample] = []
     failures: list[InvokeFailure] = []
     notes: list[str] = []
     per_round = request.concurrency
@@ -961,7 +989,7 @@ def _sweep_tier(
                 if e.affects_whole_function:
                     raise
                 return _tier_result(
-                    snapshot, memory_mb, cold, warm, failures, notes, error=e.message
+                    snapshot, memory_mb, cold, warm, failures, notes, retried, error=e.message
                 )
             outcomes = run_parallel([lambda: api.invoke(snapshot.arn, request.payload)] * batch)
             started_warm = 0
@@ -973,7 +1001,9 @@ def _sweep_tier(
                     failures.append(failure)
                 if sample is None:
                     continue
-                if sample.cold:
+                if sample.retried_init:
+                    retried.append(sample)
+                elif sample.cold:
                     cold.append(sample)
                 else:
                     not_cold += 1
@@ -995,10 +1025,12 @@ def _sweep_tier(
                 if failure is not None:
                     failures.append(failure)
                 if sample is not None:
-                    (cold if sample.cold else warm).append(sample)
+                    (retried if sample.retried_init else cold if sample.cold else warm).append(
+                        sample
+                    )
     finally:
         progress.finish()
-    return _tier_result(snapshot, memory_mb, cold, warm, failures, notes)
+    return _tier_result(snapshot, memory_mb, cold, warm, failures, notes, retried)
 
 
 def run_parallel(calls: Sequence[Callable[[], T]]) -> list[T | BaseException]:
@@ -1056,6 +1088,11 @@ def _outcome(
             init_reports.extend(logged.init_reports)
     sample = Sample.of(report) if report is not None else None
     failed_init = [r for r in init_reports if r.status.lower() not in ("success", "")]
+    if failed_init and sample is not None and not outcome.function_error:
+        # Lambda retried the init inside this invoke, and the retry worked: a cold start, but
+        # not a normal one (no Init Duration; the retried init is inside Duration).
+        first = failed_init[0]
+        return replace(sample, failed_init_status=first.status, failed_init_ms=first.init_ms), None
     if failed_init:
         init = failed_init[-1]
         return None, InvokeFailure(
@@ -1069,14 +1106,16 @@ def _outcome(
         phase = "init" if _looks_like_init_error(outcome, report) else "invoke"
         failure = InvokeFailure(
             phase,
-            outcome.error_type or outcome.function_error,
+            outcome.error_type
+            or (report.error_type if report is not None else None)
+            or outcome.function_error,
             outcome.error_message or f"the function returned a {outcome.function_error} error",
             outcome.request_id,
             report.init_ms if report is not None else None,
         )
-        # An init that failed leaves no environment to time; a handler error after a good init
-        # still measured the init.
-        return (None if phase == "init" else sample), failure
+        # A failed run is no sample: its timing is that of a failure (a timeout, a crash, an
+        # error path), and a recommendation must never rest on it.
+        return None, failure
     if sample is None:
         reason = lookup_error or "neither the log tail nor CloudWatch Logs held its REPORT line"
         return None, InvokeFailure("report", None, reason, outcome.request_id)
@@ -1106,6 +1145,7 @@ def _tier_result(
     warm: Sequence[Sample],
     failures: Sequence[InvokeFailure],
     notes: Sequence[str],
+    retried: Sequence[Sample] = (),
     error: str | None = None,
 ) -> TierResult:
     architecture = (
@@ -1116,6 +1156,9 @@ def _tier_result(
     penalty = None
     if cold and warm_median is not None:
         penalty = stats.median(s.startup_ms + s.duration_ms for s in cold) - warm_median
+    retried_penalty = None
+    if retried and warm_median is not None:
+        retried_penalty = stats.median(s.retried_penalty_ms for s in retried) - warm_median
     cost_cold = None
     if cold:
         cost_cold = stats.median(
@@ -1145,6 +1188,8 @@ def _tier_result(
         failures=tuple(failures),
         error=error,
         notes=tuple(dict.fromkeys(notes)),
+        retried=tuple(retried),
+        retried_penalty_ms=_round(retried_penalty),
     )
 
 
@@ -1171,7 +1216,11 @@ def recommend_tier(tiers: Sequence[TierResult]) -> tuple[int | None, str | None]
     "Cheapest" is the cost per million warm invocations (cold ones where no warm were taken):
     most invocations are warm, so that is what a memory size costs day to day.
     """
-    measured = [t for t in tiers if t.cold_penalty_ms is not None]
+    # Only tiers where every run worked: a tier that failed even once (or whose init had to be
+    # retried) is not one to move a function to.
+    measured = [
+        t for t in tiers if t.cold_penalty_ms is not None and not t.failures and not t.retried
+    ]
     if not measured:
         return None, None
     best = min(measured, key=lambda t: (t.cold_penalty_ms or 0.0, t.memory_mb))

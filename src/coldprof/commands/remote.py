@@ -208,6 +208,8 @@ def _report_problems(functions: tuple[FunctionResult, ...]) -> None:
             if not tier.cold:
                 failed = True
                 why = tier.error or "no cold start succeeded"
+                if not tier.error and tier.retried:
+                    why += " without its init failing first (retried inside the invoke)"
                 typer.echo(f"coldprof: {function.name} @ {tier.memory_mb} MB: {why}", err=True)
     if failed:
         raise typer.Exit(EXIT_FAILED)

@@ -49,9 +49,10 @@ def _usd(value: float | None) -> str:
 def _failed(tier: TierResult) -> str:
     if tier.error:
         return f"tier error: {tier.error}"
-    if not tier.failures:
-        return ""
     counts: dict[str, int] = {}
+    for sample in tier.retried:
+        label = f"init {sample.failed_init_status} (retried in the invoke)"
+        counts[label] = counts.get(label, 0) + 1
     for failure in tier.failures:
         label = f"{failure.phase} {failure.error_type or 'error'}"
         counts[label] = counts.get(label, 0) + 1
@@ -120,6 +121,17 @@ def function_footer(function: FunctionResult) -> list[str]:
         lines.append(f"recommended: {function.recommendation}")
     for tier in function.tiers:
         lines.extend(f"note ({tier.memory_mb} MB): {note}" for note in tier.notes)
+        if tier.retried:
+            statuses = sorted({s.failed_init_status or "error" for s in tier.retried})
+            penalty = (
+                f"; cold penalty with the retry {ms(tier.retried_penalty_ms)} ms"
+                if tier.retried_penalty_ms is not None
+                else ""
+            )
+            lines.append(
+                f"init {'/'.join(statuses)} ({tier.memory_mb} MB): {len(tier.retried)} cold "
+                f"start(s) retried init inside the invoke{penalty} (not a normal cold start)"
+            )
         first = next((f for f in tier.failures if f.message), None)
         if first is not None:
             lines.append(
