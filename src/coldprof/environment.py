@@ -593,9 +593,8 @@ class ExecutionEnvironment:
         else:
             cmd = [self.spec.python, "-s", "-S", "-m", "awslambdaric", self.spec.handler]
         cmd = [*self.spec.wrapper, *cmd]
-        self.spawned_at = time.perf_counter()
         try:
-            self.proc = spawn(
+            self.proc, self.spawned_at = spawn(
                 cmd,
                 cwd=self.spec.task_root,
                 env=env,
