@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from coldprof.archive import remove_tree
+from coldprof.reaper import OWNER_FILE, WORKDIR_PREFIX, claim_workdir, sweep_dead_emulators
 from conftest import REPO, coldprof_cmd
 
 # A child that leaves the runtime's session and process group, as a daemonizing library would.
@@ -181,3 +184,85 @@ def test_a_setsid_child_is_gone_after_the_emulator_stops(tmp_path: Path, pidfile
         emulator.kill()
     assert emulator.returncode == 0
     assert all(_gone(pid) for pid in _pids(pidfile))
+
+
+# -- an emulator killed with SIGKILL ----------------------------------------------------------
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+    yield path
+    remove_tree(path)
+
+
+def _dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    return int(done.stdout)
+
+
+def _sleeper(workdir: Path) -> subprocess.Popen[bytes]:
+    env = {"LAMBDA_TASK_ROOT": str(workdir / "code-x" / "task"), "PATH": os.environ["PATH"]}
+    return subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], env=env, start_new_session=True
+    )
+
+
+def test_a_dead_emulators_processes_and_files_are_swept(workdir: Path) -> None:
+    (workdir / OWNER_FILE).write_text(f"{_dead_pid()} 1\n")
+    sleeper = _sleeper(workdir)
+    try:
+        time.sleep(0.2)  # let it exec, so its environ is the one given
+        messages: list[str] = []
+        assert sweep_dead_emulators(messages.append) == 1
+        assert sleeper.wait(timeout=5) == -9
+        assert not workdir.exists()
+        assert messages and "killed 1 process" in messages[0]
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
+
+
+@pytest.mark.parametrize("owner", ["alive", "missing"])
+def test_a_live_or_unknown_emulators_workdir_is_left_alone(workdir: Path, owner: str) -> None:
+    if owner == "alive":
+        claim_workdir(workdir)
+    sleeper = _sleeper(workdir)
+    try:
+        time.sleep(0.2)
+        sweep_dead_emulators()
+        assert sleeper.poll() is None and workdir.is_dir()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_spawn_binds_the_child_to_this_process() -> None:
+    # A parent that spawns a sleeper through spawn() from a short-lived thread, then is killed:
+    # the sleeper must die with the parent, not with the thread.
+    script = """
+import subprocess, sys, threading, time
+from coldprof.reaper import spawn
+box = []
+thread = threading.Thread(target=lambda: box.append(spawn(
+    [sys.executable, "-c", "import time; time.sleep(60)"])))
+thread.start(); thread.join()
+time.sleep(0.5)  # the thread is gone; the child must still run
+print(box[0][0].pid, box[0][0].poll(), flush=True)
+time.sleep(60)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = None
+    try:
+        assert parent.stdout is not None
+        pid_text, polled = parent.stdout.readline().split()
+        child = int(pid_text)
+        assert polled == "None"  # alive after the spawning thread ended
+        parent.kill()
+        parent.wait(timeout=5)
+        assert _gone(child, 5)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        if child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)

@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -185,11 +186,11 @@ def spawn(cmd: list[str], **options: Any) -> tuple[subprocess.Popen[bytes], floa
 def _start_time(pid: int) -> str | None:
     """The process's start time in clock ticks since boot: a pid reused later has another."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-    fields = stat[stat.rfind(")") + 2 :].split()
+    fields = text[text.rfind(")") + 2 :].split()
     return fields[19] if len(fields) > 19 else None
 
 
@@ -209,14 +210,25 @@ def _owner_alive(workdir: Path) -> bool | None:
     return current is not None and (not started or current == started)
 
 
+def _ours(workdir: Path) -> bool:
+    """A real directory of this user's: never follow a link, nor sweep another user's files."""
+    try:
+        info = workdir.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+
+
 def _processes_under(workdir: Path) -> Iterator[int]:
     """Processes started for environments whose code lived in `workdir`."""
     marker = f"LAMBDA_TASK_ROOT={workdir}{os.sep}".encode()
+    uid = os.getuid()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
-            if marker in (entry / "environ").read_bytes():
+            # Only this user's: run as root, the sweep must not touch anyone else's processes.
+            if entry.stat().st_uid == uid and marker in (entry / "environ").read_bytes():
                 yield int(entry.name)
 
 
@@ -230,7 +242,7 @@ def sweep_dead_emulators(on_log: Callable[[str], None] | None = None) -> int:
     root = Path(tempfile.gettempdir())
     with contextlib.suppress(OSError):
         for workdir in root.glob(WORKDIR_PREFIX + "*"):
-            if _owner_alive(workdir) is not False:
+            if not _ours(workdir) or _owner_alive(workdir) is not False:
                 continue  # alive, or an emulator still starting, or not one of ours
             for pid in _processes_under(workdir):
                 with contextlib.suppress(OSError):
