@@ -1079,7 +1079,6 @@ class Emulator:
         return InvocationLog(
             function_name=fn.name,
             version=config.version,
-            region=fn.region,
             runtime_version=f"python:{_PYTHON}.local",
             runtime_version_arn=(
                 f"arn:aws:lambda:{fn.region}::runtime:coldprof-local-python{_PYTHON_FULL}"
@@ -1115,13 +1114,12 @@ class Emulator:
             # AWS's INIT_REPORT for a timeout names no error type; the invoke's error does.
             error_type = None
             limit = init.init_ms / 1000
-            what = "Init" if phase == "init" else "Task"
             body = {
                 "errorType": "Sandbox.Timedout",
-                "errorMessage": f"RequestId: {request_id} Error: {what} timed out after "
+                "errorMessage": f"RequestId: {request_id} Error: Task timed out after "
                 f"{limit:.2f} seconds",
             }
-            error_line = f"{_log_time()} {request_id} {what} timed out after {limit:.2f} seconds"
+            error_line = f"{_log_time()} {request_id} Task timed out after {limit:.2f} seconds"
         else:
             error_type = "Runtime.OutOfMemory" if oom else "Runtime.ExitError"
             reason = "signal: killed" if oom else exit_reason(init.returncode)

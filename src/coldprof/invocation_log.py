@@ -35,7 +35,6 @@ class InvocationLog:
 
     function_name: str
     version: str
-    region: str
     runtime_version: str
     runtime_version_arn: str
     as_json: bool = False

@@ -182,8 +182,8 @@ class Sample:
         return self.failed_init_status is not None
 
     @property
-    def retried_penalty_ms(self) -> float:
-        """What the caller waited for init: the failed attempt, then the invoke with the retry."""
+    def retried_wait_ms(self) -> float:
+        """What the caller waited: the failed init, then the invoke with the retried init."""
         return (self.failed_init_ms or 0.0) + self.duration_ms
 
     @property
@@ -1158,7 +1158,7 @@ def _tier_result(
         penalty = stats.median(s.startup_ms + s.duration_ms for s in cold) - warm_median
     retried_penalty = None
     if retried and warm_median is not None:
-        retried_penalty = stats.median(s.retried_penalty_ms for s in retried) - warm_median
+        retried_penalty = stats.median(s.retried_wait_ms for s in retried) - warm_median
     cost_cold = None
     if cold:
         cost_cold = stats.median(
