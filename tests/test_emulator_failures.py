@@ -244,8 +244,9 @@ def test_a_kill_9_of_the_emulator_leaves_no_runtime_running(tmp_path: Path) -> N
     def handler(event, context):
         # Something the function started: a death signal on the runtime does not reach it.
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-        with open(event["pids"], "w") as handle:
+        with open(event["pids"] + ".tmp", "w") as handle:
             handle.write(f"{os.getpid()} {child.pid}")
+        os.replace(event["pids"] + ".tmp", event["pids"])  # never seen half-written
         time.sleep(120)
     """
     pids_file = tmp_path / "pids"
