@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import function_lines, importtime
+from . import function_lines, importtime, stats
 from .distributions import (
     FUNCTION,
     KIND_FUNCTION,
@@ -54,6 +54,7 @@ from .models import (
 )
 from .package import (
     PYCACHE_SOURCE,
+    FunctionSource,
     cache_root,
     mark_cache_entry,
     prune_cache,
@@ -77,6 +78,10 @@ UNZIPPED_LIMIT = 250 * 1024 * 1024  # function and layers together
 # cold start is no slower than the rest (first ÷ median of the others: 0.98 over 8 analyses).
 COLD_CACHE_BYTES = 256 * 1024
 MAX_CACHE_WARMUPS = 3  # a page cache too small to hold the package stays cold; say so, go on
+# --runs auto: the precision aimed at (±5 % of the median), and the fewest runs whose order
+# statistics can give a 95 % interval at all (5 runs cover only 94 %).
+AUTO_PRECISION = 0.05
+AUTO_MIN_RUNS = 6
 
 
 @dataclass(frozen=True)
@@ -90,9 +95,9 @@ class AnalyzeRequest:
     build: bool = True
     layers: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
-    # One run on the other side of the bytecode question is enough to see a penalty that
-    # matters (it is the main runs' median it is compared with); --bytecode-runs buys precision.
-    bytecode_runs: int = 1
+    # Cold starts on the other side of the bytecode question: three is the fewest that, against
+    # ten main runs, give the penalty a 95 % interval narrower than the full range.
+    bytecode_runs: int = 3
     init_limit_s: float = INIT_LIMIT_S
     cache_dir: Path | None = None
     events: tuple[Path, ...] = ()  # the lazy-import advisor: invoke these after a traced init
@@ -102,6 +107,10 @@ class AnalyzeRequest:
     parameters: Mapping[str, str] = field(default_factory=dict)  # template parameter overrides
     lines: bool = True  # the function's own init line by line (one more, traced, cold start)
     line_dependencies: tuple[str, ...] = ()  # --lines NAME: these dependencies' lines too
+    # --runs auto: measure at least ``runs`` (AUTO_MIN_RUNS at least), then stop once the init
+    # median's 95 % interval is within AUTO_PRECISION of it, or at ``max_runs``.
+    auto_runs: bool = False
+    max_runs: int = 30
 
 
 @dataclass(frozen=True)
@@ -210,15 +219,32 @@ def _discard_reason(discarded: Sequence[ColdStart], kept: Sequence[ColdStart]) -
     return reason
 
 
-def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> AnalyzeResult:
-    """Run ``request.runs`` cold starts after a warm-up and attribute their import time."""
+@dataclass(frozen=True)
+class Prepared:
+    """A function ready for cold starts: built, with its environment spec and attribution."""
+
+    source: FunctionSource
+    task_root: Path
+    spec: EnvironmentSpec
+    attribution: Attribution
+    request: AnalyzeRequest  # as measured: layers made absolute, the cache that can be written
+    payloads: tuple[bytes, ...] = ()
+    cache_note: str | None = None  # why another cache than the usual one is in use
+    line_files: Mapping[str, str] = field(default_factory=dict)  # to trace line by line
+
+
+def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepared:
+    """Check the request, build the package, and describe the environment to start."""
     progress = progress or NoProgress()
     if request.runs < 1:
         raise UsageError("--runs must be at least 1")
+    if request.auto_runs and request.max_runs < request.runs:
+        raise UsageError(f"--max-runs {request.max_runs} is below the {request.runs} runs asked")
     for layer in request.layers:
         if not layer.is_dir():
             raise UsageError(f"--layer {layer}: not a directory")
-    request = replace(request, layers=tuple(Path(os.path.abspath(p)) for p in request.layers))
+    layers = tuple(Path(os.path.abspath(p)) for p in request.layers)
+    request = replace(request, layers=layers)
     payloads = read_events(request.events)
     source = resolve_function(
         request.path, request.handler, request.function, request.parameters
@@ -258,60 +284,136 @@ def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> Analyz
     line_files = (
         function_lines.traced_files(attribution, request.line_dependencies) if request.lines else {}
     )
-    first_event = payloads[0] if payloads else None
-    event_error = None
+    return Prepared(
+        source, task_root, spec, attribution, request, tuple(payloads), cache_note, line_files
+    )
 
-    progress.start(f"cold starts of {source.handler}", request.runs)
+
+class Side:
+    """The cold starts of one prepared function, kept or discarded as they come."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+        self.request = prepared.request
+        self.starts: list[ColdStart] = []
+        self.discarded: list[ColdStart] = []
+        # The first --event runs right after each timed init, until the handler fails on it.
+        self.first_event = prepared.payloads[0] if prepared.payloads else None
+        self.event_error: str | None = None
+
+    def measure_one(self) -> ColdStart:
+        """One counted cold start; runs that only warmed the page cache are run again."""
+        while True:
+            start, failure = cold_start(self.prepared.spec, self.first_event)
+            if failure is not None:
+                from .layers import missing_layer_hint
+
+                partial = _result(self.prepared, self.request, [start], None, failure)
+                spec = self.prepared.source.spec
+                raise FunctionInitError(
+                    f"the function failed at init: {failure.message}",
+                    function_output=failure.output,
+                    partial=partial,
+                    hint=missing_layer_hint(spec, f"{failure.message}\n{failure.output}"),
+                )
+            if start.events is not None and start.events.error is not None:
+                self.event_error = start.events.error
+                self.first_event = None  # the handler fails on it: once is enough (may time out)
+            if _warms_cache(start, len(self.starts), len(self.discarded), self.request.warmup):
+                self.discarded.append(start)
+                continue
+            self.starts.append(start)
+            return start
+
+
+def precise_enough(samples: Sequence[float], target: float = AUTO_PRECISION) -> bool:
+    """Whether the median's 95 % interval reaches no further than ``target`` of it either way."""
+    reach = stats.relative_half_width(samples)
+    return reach is not None and reach <= target
+
+
+def auto_stop_reason(samples: Sequence[float], limit_hit: bool, what: str = "init median") -> str:
+    """Say what ended --runs auto, with the precision reached."""
+    reach = stats.relative_half_width(samples)
+    shown = "?" if reach is None else f"±{reach * 100:.1f} %"
+    if limit_hit:
+        return (
+            f"--max-runs {len(samples)} reached with the {what}'s 95 % interval at {shown} "
+            f"(the goal: ±{AUTO_PRECISION * 100:.0f} %)"
+        )
+    return f"the {what}'s 95 % interval reached {shown} after {len(samples)} runs"
+
+
+def run_count_done(
+    samples: Sequence[float], request: AnalyzeRequest
+) -> tuple[bool, str | None]:
+    """Whether to stop measuring, and (under --runs auto) why."""
+    n = len(samples)
+    if not request.auto_runs:
+        return n >= request.runs, None
+    if n >= request.max_runs:
+        return True, auto_stop_reason(samples, limit_hit=True)
+    if n >= max(request.runs, AUTO_MIN_RUNS) and precise_enough(samples):
+        return True, auto_stop_reason(samples, limit_hit=False)
+    return False, None
+
+
+def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> AnalyzeResult:
+    """Run ``request.runs`` cold starts after a warm-up and attribute their import time."""
+    progress = progress or NoProgress()
+    prepared = prepare(request, progress)
+    total = request.max_runs if request.auto_runs else request.runs
+    progress.start(f"cold starts of {prepared.source.handler}", total)
 
     # One at a time: two cold starts at once on a small machine slow each other down (measured
     # here: numpy's own import time +45 % with two at once on two cores).
-    starts: list[ColdStart] = []
-    discarded: list[ColdStart] = []
-    while len(starts) < request.runs:
-        start, failure = cold_start(spec, first_event)
-        if failure is not None:
-            progress.finish()
-            partial = _result(source, task_root, request, [start], attribution, None, failure)
-            from .layers import missing_layer_hint
+    side = Side(prepared)
+    stopped_by = None
+    try:
+        while True:
+            side.measure_one()
+            progress.advance()
+            done, stopped_by = run_count_done([s.init_ms for s in side.starts], request)
+            if done:
+                break
+    finally:
+        progress.finish()
+    return conclude(side, progress, stopped_by)
 
-            raise FunctionInitError(
-                f"the function failed at init: {failure.message}",
-                function_output=failure.output,
-                partial=partial,
-                hint=missing_layer_hint(source.spec, f"{failure.message}\n{failure.output}"),
-            )
-        if start.events is not None and start.events.error is not None:
-            event_error = start.events.error
-            first_event = None  # the handler fails on it: once is enough (it may time out)
-        if _warms_cache(start, len(starts), len(discarded), request.warmup):
-            discarded.append(start)
-            continue
-        starts.append(start)
-        progress.advance()
-    progress.finish()
 
+def conclude(
+    side: Side, progress: Progress | None = None, stopped_by: str | None = None
+) -> AnalyzeResult:
+    """The measured cold starts → the result: bytecode penalty, costs, tree, the advisor."""
+    progress = progress or NoProgress()
+    prepared, request, starts = side.prepared, side.request, side.starts
     penalty = None
     if request.bytecode_runs > 0:
         progress.start("bytecode penalty", request.bytecode_runs)
-        penalty = _bytecode_penalty(spec, starts, attribution, request, progress)
+        penalty = _bytecode_penalty(prepared.spec, starts, prepared.attribution, request, progress)
         progress.finish()
-    result = _result(source, task_root, request, starts, attribution, penalty, None)
+    result = _result(prepared, request, starts, penalty, None)
     result = replace(
-        result, discarded_runs=len(discarded), discarded_reason=_discard_reason(discarded, starts)
+        result,
+        discarded_runs=len(side.discarded),
+        discarded_reason=_discard_reason(side.discarded, starts),
+        runs_stopped_by=stopped_by,
     )
+    attribution = prepared.attribution
     if request.events:
         first = first_invocation(
-            str(request.events[0]), starts, attribution, result.init_ms.median, event_error
+            str(request.events[0]), starts, attribution, result.init_ms.median, side.event_error
         )
         result = replace(result, first_invocation=first)
-    if line_files:
-        result = _lines(result, spec, attribution, line_files, progress)
+    if prepared.line_files:
+        result = _lines(result, prepared.spec, attribution, prepared.line_files, progress)
     if request.events or request.verify:
-        result = _advise(result, spec, attribution, payloads, request, progress)
-    if cache_note:
-        result = replace(
-            result, package=replace(result.package, warnings=(*result.package.warnings, cache_note))
+        result = _advise(
+            result, prepared.spec, prepared.attribution, prepared.payloads, request, progress
         )
+    if prepared.cache_note:
+        warnings = (*result.package.warnings, prepared.cache_note)
+        result = replace(result, package=replace(result.package, warnings=warnings))
     return result
 
 
@@ -376,6 +478,18 @@ def _lines(
 
 
 # -- bytecode ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BytecodePenalty:
+    ms: float
+    ci95: tuple[float, float]
+    runs: int
+
+    @property
+    def within_noise(self) -> bool:
+        """An interval that holds 0 cannot tell the two sides apart."""
+        return self.ci95[0] <= 0 <= self.ci95[1]
+
+
 def _imported_sources(starts: Sequence[ColdStart], attribution: Attribution) -> list[Path]:
     modules = {row.module for start in starts for row in start.trace.rows}
     return [f for f in map(attribution.source_file, sorted(modules)) if f is not None]
@@ -409,9 +523,9 @@ def _bytecode_penalty(
     attribution: Attribution,
     request: AnalyzeRequest,
     progress: Progress,
-) -> tuple[float, bool] | None:
+) -> BytecodePenalty | None:
     """What init costs when the package's .py files have no bytecode, against when they have it,
-    and whether that difference is within the main runs' noise.
+    with its 95 % interval.
 
     Both sides run under PYTHONPYCACHEPREFIX with the standard library and runtime compiled, so
     only the package's own bytecode differs. The side the package already ships is the main runs.
@@ -453,7 +567,7 @@ def _bytecode_runs(
     shipped: bool,
     request: AnalyzeRequest,
     progress: Progress,
-) -> tuple[float, bool] | None:
+) -> BytecodePenalty | None:
     samples: list[float] = []
     warmups = 0
     while len(samples) < request.bytecode_runs:
@@ -468,11 +582,12 @@ def _bytecode_runs(
         samples.append(start.init_ms)
         progress.advance()
     main = [s.init_ms for s in starts]
-    other = statistics.median(samples)
-    penalty = statistics.median(main) - other if not shipped else other - statistics.median(main)
-    # The other side landing inside the range of the main runs cannot be told apart from them.
-    within_noise = min(main) <= other <= max(main)
-    return round(penalty, 3), within_noise
+    # Without bytecode minus with it, as a shift between the two sets of runs (Hodges-Lehmann),
+    # with its distribution-free interval: both hold for any shape the machine's noise takes.
+    slow, fast = (samples, main) if shipped else (main, samples)
+    penalty = stats.shift_estimate(fast, slow)
+    low, high = stats.shift_ci(fast, slow)
+    return BytecodePenalty(round(penalty, 3), (round(low, 3), round(high, 3)), len(samples))
 
 
 def _bytecode_prefix(
@@ -574,7 +689,7 @@ def _package_summary(
     task_root_files: Sequence[str],
     layer_dirs: Sequence[Path],
     sizes: SizeCache,
-    penalty: tuple[float, bool] | None,
+    penalty: BytecodePenalty | None,
 ) -> PackageSummary:
     package = footprint(task_root_files, sizes)
     layers = Footprint()
@@ -605,22 +720,23 @@ def _package_summary(
         files=package.files,
         has_bytecode=fraction >= 0.5,
         bytecode_fraction=round(fraction, 3),
-        bytecode_penalty_ms=penalty[0] if penalty else None,
-        bytecode_penalty_within_noise=penalty[1] if penalty else False,
+        bytecode_penalty_ms=penalty.ms if penalty else None,
+        bytecode_penalty_within_noise=penalty.within_noise if penalty else False,
+        bytecode_penalty_ci95=penalty.ci95 if penalty else None,
+        bytecode_penalty_runs=penalty.runs if penalty else 0,
         layers_unzipped_bytes=layers.unzipped_bytes,
         warnings=tuple(warnings),
     )
 
 
 def _result(
-    source: object,
-    task_root: Path,
+    prepared: Prepared,
     request: AnalyzeRequest,
     starts: Sequence[ColdStart],
-    attribution: Attribution,
-    penalty: tuple[float, bool] | None,
+    penalty: BytecodePenalty | None,
     failure: InitFailure | None,
 ) -> AnalyzeResult:
+    source, task_root, attribution = prepared.source, prepared.task_root, prepared.attribution
     sizes = SizeCache((request.cache_dir or cache_root()) / "zipped-sizes.json")
     per_run = [_dependency_runs(s.trace, attribution) for s in starts]
     names: dict[str, DependencyRef] = {}

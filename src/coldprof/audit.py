@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from . import stats
 from .distributions import STDLIB
 from .errors import UsageError
 from .models import SCHEMA_VERSION, AnalyzeResult, DependencyCost, ImportTreeNode
@@ -327,37 +326,7 @@ def check_comparable(
 
 # -- noise --------------------------------------------------------------------------------------
 def _median_se(samples: Sequence[float]) -> float:
-    centre = statistics.median(samples)
-    mad = statistics.median(abs(s - centre) for s in samples)
-    return _MEDIAN_SE_PER_MAD * mad / math.sqrt(len(samples))
-
-
-def _midranks(values: Sequence[float]) -> list[float]:
-    order = sorted(range(len(values)), key=values.__getitem__)
-    ranks = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        for position in range(start, end + 1):
-            ranks[order[position]] = (start + end) / 2 + 1
-        start = end + 1
-    return ranks
-
-
-@functools.lru_cache(maxsize=64)
-def _rank_sum_counts(k: int, n: int) -> tuple[int, ...]:
-    """How many k-subsets of the ranks 1..n have each rank sum (index = sum)."""
-    top = n * (n + 1) // 2
-    counts = [[0] * (top + 1) for _ in range(k + 1)]
-    counts[0][0] = 1
-    for rank in range(1, n + 1):
-        for chosen in range(min(k, rank), 0, -1):
-            row, below = counts[chosen], counts[chosen - 1]
-            for total in range(top, rank - 1, -1):
-                row[total] += below[total - rank]
-    return tuple(counts[k])
+    return _MEDIAN_SE_PER_MAD * stats.mad(samples) / math.sqrt(len(samples))
 
 
 def rank_test_p(lower: Sequence[float], higher: Sequence[float]) -> float:
@@ -369,10 +338,10 @@ def rank_test_p(lower: Sequence[float], higher: Sequence[float]) -> float:
     """
     n_low, n_high = len(lower), len(higher)
     n = n_low + n_high
-    ranks = _midranks([*lower, *higher])
+    ranks = stats.ranks([*lower, *higher])
     rank_sum = sum(ranks[n_low:])
     if n <= 40:
-        counts = _rank_sum_counts(n_high, n)
+        counts = stats.rank_sum_counts(n_high, n)
         at_least = sum(counts[math.ceil(rank_sum - 1e-9) :])
         return at_least / sum(counts)
     mean = n_high * (n + 1) / 2

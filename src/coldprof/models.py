@@ -7,19 +7,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import stats
+
 SCHEMA_VERSION = 1
 # Where the lazy-import advisor keeps its report in an analyze result (see advisor.py).
 ADVISOR_KEY = "advisor"
 
 
-def _percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+def ci95(samples: Sequence[float]) -> tuple[float, float] | None:
+    """The median's 95 % interval from per-run samples; None without samples."""
+    return stats.median_ci(samples) if samples else None
+
+
+def _pair(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else [round(interval[0], 3), round(interval[1], 3)]
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class SampleStats:
         values = tuple(round(s, 3) for s in samples)
         return cls(
             round(statistics.median(values), 3),
-            round(_percentile(values, 90), 3),
+            round(stats.percentile(values, 90), 3),
             min(values),
             max(values),
             values,
@@ -48,11 +49,17 @@ class SampleStats:
         """Median absolute deviation: a noise figure robust to one slow run."""
         if len(self.samples) < 2:
             return 0.0
-        return statistics.median(abs(s - self.median) for s in self.samples)
+        return stats.mad(self.samples)
+
+    @property
+    def ci95(self) -> tuple[float, float] | None:
+        """The median's distribution-free 95 % interval (min to max below 6 samples)."""
+        return ci95(self.samples)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "median": self.median,
+            "ci95": _pair(self.ci95),
             "p90": self.p90,
             "min": self.min,
             "max": self.max,
@@ -88,13 +95,23 @@ class DependencyCost:
     self_ms_samples: tuple[float, ...] = ()
     inclusive_ms_samples: tuple[float, ...] = ()
 
+    @property
+    def self_ms_ci95(self) -> tuple[float, float] | None:
+        return ci95(self.self_ms_samples)
+
+    @property
+    def inclusive_ms_ci95(self) -> tuple[float, float] | None:
+        return ci95(self.inclusive_ms_samples)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "kind": self.kind,
             "version": self.version,
             "self_ms": self.self_ms,
+            "self_ms_ci95": _pair(self.self_ms_ci95),
             "inclusive_ms": self.inclusive_ms,
+            "inclusive_ms_ci95": _pair(self.inclusive_ms_ci95),
             "modules": self.modules,
             "unzipped_bytes": self.unzipped_bytes,
             "zipped_bytes": self.zipped_bytes,
@@ -129,6 +146,9 @@ class PackageSummary:
     layers_unzipped_bytes: int = 0
     bytecode_penalty_within_noise: bool = False
     warnings: tuple[str, ...] = ()
+    # The penalty's 95 % interval, and the cold starts of the other side it comes from.
+    bytecode_penalty_ci95: tuple[float, float] | None = None
+    bytecode_penalty_runs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +158,8 @@ class PackageSummary:
             "has_bytecode": self.has_bytecode,
             "bytecode_fraction": self.bytecode_fraction,
             "bytecode_penalty_ms": self.bytecode_penalty_ms,
+            "bytecode_penalty_ci95": _pair(self.bytecode_penalty_ci95),
+            "bytecode_penalty_runs": self.bytecode_penalty_runs,
             "bytecode_penalty_within_noise": self.bytecode_penalty_within_noise,
             "layers_unzipped_bytes": self.layers_unzipped_bytes,
             "warnings": list(self.warnings),
@@ -146,6 +168,7 @@ class PackageSummary:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PackageSummary:
         penalty = data.get("bytecode_penalty_ms")
+        interval = data.get("bytecode_penalty_ci95")
         return cls(
             unzipped_bytes=int(data.get("unzipped_bytes", 0)),
             zipped_bytes=int(data.get("zipped_bytes", 0)),
@@ -156,6 +179,8 @@ class PackageSummary:
             bytecode_penalty_within_noise=bool(data.get("bytecode_penalty_within_noise", False)),
             layers_unzipped_bytes=int(data.get("layers_unzipped_bytes", 0)),
             warnings=tuple(data.get("warnings", ())),
+            bytecode_penalty_ci95=(float(interval[0]), float(interval[1])) if interval else None,
+            bytecode_penalty_runs=int(data.get("bytecode_penalty_runs", 0)),
         )
 
 
@@ -404,6 +429,8 @@ class AnalyzeResult:
     first_invocation: FirstInvocation | None = None  # --event
     schema_version: int = SCHEMA_VERSION
     declared: DeclaredFunction | None = None  # from the project's template, when there is one
+    # --runs auto: what ended the measuring (the interval's precision, or --max-runs).
+    runs_stopped_by: str | None = None
 
     kind = "analyze"
 
@@ -433,6 +460,7 @@ class AnalyzeResult:
             "function_lines_tracer": self.function_lines_tracer,
             "function_lines_note": self.function_lines_note,
             "first_invocation": self.first_invocation.to_dict() if self.first_invocation else None,
+            "runs_stopped_by": self.runs_stopped_by,
         }
         if self.declared is not None:
             data["declared"] = self.declared.to_dict()
@@ -464,6 +492,7 @@ class AnalyzeResult:
             "function_lines_tracer",
             "function_lines_note",
             "first_invocation",
+            "runs_stopped_by",
         }
         failure = data.get("failure")
         declared = data.get("declared")
@@ -491,4 +520,5 @@ class AnalyzeResult:
             first_invocation=FirstInvocation.from_dict(first) if first else None,
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
             declared=DeclaredFunction.from_dict(declared) if declared else None,
+            runs_stopped_by=data.get("runs_stopped_by"),
         )

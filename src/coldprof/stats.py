@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -137,3 +138,116 @@ def _pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     sxy = math.fsum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     # Rounding can carry a perfect correlation a hair past ±1.
     return max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
+
+
+# -- intervals ---------------------------------------------------------------------------------
+CONFIDENCE = 0.95
+
+
+def _binomial_cdf_half(k: int, n: int) -> float:
+    """P(X ≤ k) for X ~ Binomial(n, 1/2)."""
+    if k < 0:
+        return 0.0
+    return math.fsum(math.comb(n, i) for i in range(min(k, n) + 1)) / 2**n
+
+
+def median_ci_ranks(n: int, confidence: float = CONFIDENCE) -> tuple[int, int]:
+    """1-based ranks (low, high) of the order statistics that bound the median's interval.
+
+    The distribution-free interval: the sample's k-th smallest and k-th largest values cover the
+    population median with probability 1 − 2·P(Binomial(n, ½) < k), whatever the distribution.
+    k is the largest rank that keeps that coverage at ``confidence`` or more. Below 6 values no
+    rank can (min and max cover only 1 − 2^(1−n): 94 % at 5): the interval is then min to max.
+    """
+    if n < 1:
+        raise ValueError("an interval needs at least one value")
+    alpha = 1 - confidence
+    k = 1
+    while k + 1 <= (n + 1) // 2 and 2 * _binomial_cdf_half(k, n) <= alpha:
+        k += 1
+    return k, n + 1 - k
+
+
+def median_ci_coverage(n: int, confidence: float = CONFIDENCE) -> float:
+    """The coverage median_ci really has for n values (at least ``confidence`` from 6 on)."""
+    k, _ = median_ci_ranks(n, confidence)
+    return 1 - 2 * _binomial_cdf_half(k - 1, n)
+
+
+def median_ci(xs: Iterable[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """A distribution-free interval for the median: two order statistics of the sample.
+
+    It always contains the sample median. See median_ci_ranks for its ranks and coverage.
+    """
+    ordered = sorted(_values(xs, "median_ci"))
+    low, high = median_ci_ranks(len(ordered), confidence)
+    return ordered[low - 1], ordered[high - 1]
+
+
+def relative_half_width(xs: Sequence[float], confidence: float = CONFIDENCE) -> float | None:
+    """How far the median's interval reaches from the median, as a fraction of it (0.05: ±5 %).
+
+    The larger of the two sides, since order statistics need not sit symmetrically. None when
+    the median is 0, where no relative precision is defined.
+    """
+    centre = median(xs)
+    if centre == 0:
+        return None
+    low, high = median_ci(xs, confidence)
+    return max(centre - low, high - centre) / abs(centre)
+
+
+def paired_differences(before: Sequence[float], after: Sequence[float]) -> list[float]:
+    """after − before, pair by pair (each pair measured in the same minute)."""
+    _same_length(before, after, "paired_differences")
+    return [b - a for a, b in zip(before, after, strict=True)]
+
+
+def rank_sum_counts(k: int, n: int) -> tuple[int, ...]:
+    """How many k-subsets of the ranks 1..n have each rank sum (index = sum): the exact null
+    distribution of the Wilcoxon rank-sum (Mann-Whitney) statistic."""
+    return _rank_sum_counts(k, n)
+
+
+@functools.lru_cache(maxsize=64)
+def _rank_sum_counts(k: int, n: int) -> tuple[int, ...]:
+    top = n * (n + 1) // 2
+    counts = [[0] * (top + 1) for _ in range(k + 1)]
+    counts[0][0] = 1
+    for rank in range(1, n + 1):
+        for chosen in range(min(k, rank), 0, -1):
+            row, below = counts[chosen], counts[chosen - 1]
+            for total in range(top, rank - 1, -1):
+                row[total] += below[total - rank]
+    return tuple(counts[k])
+
+
+def shift_estimate(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """The Hodges-Lehmann shift of ys over xs: the median of all differences y − x."""
+    return median(y - x for x in _values(xs, "shift_estimate") for y in _values(ys, "shift"))
+
+
+def shift_ci(
+    xs: Sequence[float], ys: Sequence[float], confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """A distribution-free interval for how much ys exceed xs (the Moses interval).
+
+    Order statistics of the n·m differences y − x, at ranks taken from the exact Mann-Whitney
+    distribution, so it holds for any shape of noise the two samples share. Where so few runs
+    cannot reach ``confidence`` it is the full range of the differences. It contains
+    shift_estimate.
+    """
+    x_values, y_values = _values(xs, "shift_ci"), _values(ys, "shift_ci")
+    n, m = len(x_values), len(y_values)
+    differences = sorted(y - x for x in x_values for y in y_values)
+    # U = W − m(m+1)/2 over the rank sums W of the y sample; counts are symmetric around nm/2.
+    counts = _rank_sum_counts(m, n + m)[m * (m + 1) // 2 :]
+    total = math.fsum(counts)
+    alpha = 1 - confidence
+    c, below = 0, 0.0
+    while c + 1 <= len(differences) // 2 and 2 * (below + counts[c]) / total <= alpha:
+        below += counts[c]
+        c += 1
+    # [D(c), D(nm+1−c)] covers the shift with probability 1 − 2·P(U ≤ c − 1).
+    cut = max(c - 1, 0)
+    return differences[cut], differences[len(differences) - 1 - cut]
