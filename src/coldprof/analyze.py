@@ -111,6 +111,7 @@ class AnalyzeRequest:
     # median's 95 % interval is within AUTO_PRECISION of it, or at ``max_runs``.
     auto_runs: bool = False
     max_runs: int = 30
+    build_variant: str = ""  # see package.build_package
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,9 @@ def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepar
     prune_cache(request.cache_dir)  # at most once a day
     if source.needs_build and request.build:
         progress.start(f"building {source.path.name} (pip install -r requirements.txt)")
-    task_root = task_root_for(source, build=request.build, cache=request.cache_dir)
+    task_root = task_root_for(
+        source, build=request.build, cache=request.cache_dir, variant=request.build_variant
+    )
     progress.finish()
     declared_env: dict[str, str] = {}
     if source.spec is not None:

@@ -90,9 +90,16 @@ class Delta:
     noise_judged: bool  # False when a side had too few samples to tell its spread
     verdict: str  # "grew", "shrank" or "same"
     p_value: float | None = None  # the rank test's, in the direction of the change
+    # audit --base: the median of the paired differences (after − before, run by run) and its
+    # 95 % interval, which is what the verdict rests on.
+    paired_ms: float | None = None
+    ci95: tuple[float, float] | None = None
 
     @property
     def change(self) -> float:
+        """after − before: the median of the paired differences when there are pairs."""
+        if self.paired_ms is not None:
+            return self.paired_ms
         return round(self.after - self.before, 3)
 
     @property
@@ -109,6 +116,8 @@ class Delta:
             "noise_judged": self.noise_judged,
             "verdict": self.verdict,
             "p_value": self.p_value,
+            "paired_ms": self.paired_ms,
+            "ci95": list(self.ci95) if self.ci95 else None,
         }
 
     @classmethod
@@ -120,6 +129,8 @@ class Delta:
             noise_judged=bool(data.get("noise_judged", False)),
             verdict=str(data.get("verdict", "same")),
             p_value=None if data.get("p_value") is None else float(data["p_value"]),
+            paired_ms=None if data.get("paired_ms") is None else float(data["paired_ms"]),
+            ci95=(float(data["ci95"][0]), float(data["ci95"][1])) if data.get("ci95") else None,
         )
 
 
@@ -197,6 +208,10 @@ class Finding:
     baseline: float | None = None
     unit: str = "ms"
     pulled_in: tuple[str, ...] = ()  # new dependencies that came with the subject, not findings
+    # Where the function imports the culprit, when known (for CI annotations); file relative
+    # to the function's directory.
+    file: str | None = None
+    line: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -208,6 +223,8 @@ class Finding:
             "baseline": self.baseline,
             "unit": self.unit,
             "pulled_in": list(self.pulled_in),
+            "file": self.file,
+            "line": self.line,
         }
 
     @classmethod
@@ -225,6 +242,8 @@ class Finding:
             baseline=optional("baseline"),
             unit=str(data.get("unit", "ms")),
             pulled_in=tuple(str(n) for n in data.get("pulled_in", ())),
+            file=data.get("file"),
+            line=None if data.get("line") is None else int(data["line"]),
         )
 
 
@@ -243,6 +262,10 @@ class AuditResult:
     config_path: str | None = None
     drift: Drift | None = None
     schema_version: int = SCHEMA_VERSION
+    # audit --base: the git ref and commit the baseline was built from, measured in the same
+    # session as this run, cold starts interleaved and judged pair by pair.
+    base_ref: str | None = None
+    base_commit: str | None = None
 
     kind = "audit"
 
@@ -260,6 +283,8 @@ class AuditResult:
             "budgets": self.budgets.to_dict(),
             "config_path": self.config_path,
             "baseline_path": self.baseline_path,
+            "base_ref": self.base_ref,
+            "base_commit": self.base_commit,
             "init": self.init.to_dict() if self.init else None,
             "changes": [c.to_dict() for c in self.changes],
             "drift": self.drift.to_dict() if self.drift else None,
@@ -283,7 +308,13 @@ class AuditResult:
             config_path=data.get("config_path"),
             drift=Drift.from_dict(data["drift"]) if data.get("drift") else None,
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+            base_ref=data.get("base_ref"),
+            base_commit=data.get("base_commit"),
         )
+
+    @property
+    def paired(self) -> bool:
+        return self.base_ref is not None
 
 
 # -- comparability ------------------------------------------------------------------------------
@@ -425,6 +456,38 @@ def compare(
     )
 
 
+def compare_paired(
+    before_samples: Sequence[float], after_samples: Sequence[float], budgets: Budgets
+) -> Delta:
+    """Judge one change from runs taken in pairs (audit --base: base and head interleaved).
+
+    Each pair ran within the same second or so, so the machine's drift falls on both sides of
+    it: the differences carry the change and little of the drift. The change counts when the
+    95 % interval of their median lies wholly on one side of 0, and the median clears the ms
+    floor and the percentage. A side with no samples (a dependency only one side imports) is 0
+    in every run.
+    """
+    n = max(len(before_samples), len(after_samples))
+    before_runs = list(before_samples) or [0.0] * n
+    after_runs = list(after_samples) or [0.0] * n
+    before, after = stats.median(before_runs), stats.median(after_runs)
+    differences = stats.paired_differences(before_runs, after_runs)
+    middle = stats.median(differences)
+    low, high = stats.median_ci(differences)
+    threshold = max(budgets.min_regression_ms, budgets.max_regression_pct / 100 * before)
+    grew = low > 0 and middle > threshold
+    shrank = high < 0 and -middle > threshold
+    return Delta(
+        round(before, 3),
+        round(after, 3),
+        round(threshold, 3),
+        n >= 2,
+        "grew" if grew else "shrank" if shrank else "same",
+        paired_ms=round(middle, 3),
+        ci95=(round(low, 3), round(high, 3)),
+    )
+
+
 @dataclass(frozen=True)
 class Drift:
     """How much slower this run's machine was than the baseline's, and what says so."""
@@ -500,8 +563,16 @@ def audit(
     baseline: AnalyzeResult | None = None,
     baseline_path: str | None = None,
     config_path: str | None = None,
+    base_ref: str | None = None,
+    base_commit: str | None = None,
 ) -> AuditResult:
-    """Hold ``result`` to ``budgets`` and, when given, compare it with ``baseline``."""
+    """Hold ``result`` to ``budgets`` and, when given, compare it with ``baseline``.
+
+    With ``base_ref`` the baseline is the function at that git ref, measured in pairs with this
+    run (see compare_paired); without, a saved file from another session, corrected for the
+    machine's drift (see machine_drift).
+    """
+    paired = base_ref is not None
     findings = _budget_findings(result, budgets)
     notes: list[str] = []
     init = None
@@ -515,7 +586,9 @@ def audit(
             )
         if baseline.python != result.python:
             notes.append(f"the baseline used Python {baseline.python}, this run {result.python}")
-        drift = machine_drift(baseline, result)
+        if paired and baseline.runs != result.runs:
+            raise ValueError("paired runs need as many cold starts on both sides")
+        drift = None if paired else machine_drift(baseline, result)
         scale = drift.factor if drift else 1.0
         if drift is not None:
             pace = (
@@ -529,15 +602,18 @@ def audit(
                 f"this machine ran {pace} (the runtime's own imports, the same code in both runs, "
                 f"{drift.control}: {_ms(drift.before_ms)} → {_ms(drift.after_ms)})"
             )
-        init = compare(
-            baseline.init_ms.median,
-            result.init_ms.median,
-            baseline.init_ms.samples,
-            result.init_ms.samples,
-            budgets,
-            scale,
-        )
-        changes = _with_causes(_changes(baseline, result, budgets, scale), result.imports)
+        if paired:
+            init = compare_paired(baseline.init_ms.samples, result.init_ms.samples, budgets)
+        else:
+            init = compare(
+                baseline.init_ms.median,
+                result.init_ms.median,
+                baseline.init_ms.samples,
+                result.init_ms.samples,
+                budgets,
+                scale,
+            )
+        changes = _with_causes(_changes(baseline, result, budgets, scale, paired), result.imports)
         # The runtime's own imports are nobody's change: they never name a culprit.
         runtime_own = runtime_only(result)
         culprits = [c for c in changes if c.name not in runtime_own]
@@ -559,6 +635,8 @@ def audit(
         changes=changes,
         config_path=config_path,
         drift=drift,
+        base_ref=base_ref,
+        base_commit=base_commit,
     )
 
 
@@ -683,7 +761,11 @@ def _budget_findings(result: AnalyzeResult, budgets: Budgets) -> list[Finding]:
 
 
 def _changes(
-    baseline: AnalyzeResult, result: AnalyzeResult, budgets: Budgets, scale: float
+    baseline: AnalyzeResult,
+    result: AnalyzeResult,
+    budgets: Budgets,
+    scale: float,
+    paired: bool = False,
 ) -> tuple[DependencyChange, ...]:
     before = {d.name: d for d in baseline.dependencies}
     after = {d.name: d for d in result.dependencies}
@@ -693,22 +775,13 @@ def _changes(
         old, new = before.get(name), after.get(name)
         absent = DependencyCost(name, (new or old).kind, None, 0.0, 0.0, 0, 0, 0)  # type: ignore[union-attr]
         old_cost, new_cost = old or absent, new or absent
-        self_delta = compare(
-            old_cost.self_ms,
-            new_cost.self_ms,
-            old_cost.self_ms_samples,
-            new_cost.self_ms_samples,
-            budgets,
-            scale,
-        )
-        inclusive_delta = compare(
-            old_cost.inclusive_ms,
-            new_cost.inclusive_ms,
-            old_cost.inclusive_ms_samples,
-            new_cost.inclusive_ms_samples,
-            budgets,
-            scale,
-        )
+        if paired:
+            self_delta = compare_paired(old_cost.self_ms_samples, new_cost.self_ms_samples, budgets)
+            inclusive_delta = compare_paired(
+                old_cost.inclusive_ms_samples, new_cost.inclusive_ms_samples, budgets
+            )
+        else:
+            self_delta, inclusive_delta = _unpaired(old_cost, new_cost, budgets, scale)
         if old is None:
             status = "new"
         elif new is None:
@@ -772,6 +845,23 @@ def _with_causes(
     )
 
 
+def _unpaired(
+    old: DependencyCost, new: DependencyCost, budgets: Budgets, scale: float
+) -> tuple[Delta, Delta]:
+    self_delta = compare(
+        old.self_ms, new.self_ms, old.self_ms_samples, new.self_ms_samples, budgets, scale
+    )
+    inclusive_delta = compare(
+        old.inclusive_ms,
+        new.inclusive_ms,
+        old.inclusive_ms_samples,
+        new.inclusive_ms_samples,
+        budgets,
+        scale,
+    )
+    return self_delta, inclusive_delta
+
+
 def _describe_growth(change: DependencyChange) -> str:
     s, i = change.self_ms, change.inclusive_ms
     parts = [
@@ -794,6 +884,13 @@ def _describe_growth(change: DependencyChange) -> str:
 
 def _noise_words(delta: Delta, budgets: Budgets) -> str:
     pct = f"{budgets.max_regression_pct:g}%"
+    if delta.ci95 is not None and delta.paired_ms is not None:
+        low, high = delta.ci95
+        return (
+            f"run by run against the base {_signed_ms(delta.paired_ms)} "
+            f"(95% interval {_signed_ms(low)} to {_signed_ms(high)}), past the "
+            f"{_ms(delta.threshold_ms)} floor and {pct}"
+        )
     if delta.noise_judged:
         p = delta.p_value or 0.0
         chance = "p<0.001" if p < 0.001 else f"p={p:.2g}"
@@ -922,6 +1019,12 @@ def _improvement_notes(init: Delta, changes: Sequence[DependencyChange]) -> list
     if init.verdict == "shrank":
         notes.append(
             f"init improved {_ms(init.before)} → {_ms(init.after)} ({_signed_ms(init.change)})"
+        )
+    elif init.verdict == "same" and init.ci95 is not None:
+        notes.append(
+            f"init {_ms(init.before)} → {_ms(init.after)}: run by run {_signed_ms(init.change)} "
+            f"(95% interval {_signed_ms(init.ci95[0])} to {_signed_ms(init.ci95[1])}), not a "
+            f"change past the {_ms(init.threshold_ms)} floor and the percentage"
         )
     elif init.verdict == "same" and init.change > 0:
         notes.append(

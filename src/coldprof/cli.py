@@ -108,37 +108,77 @@ def parse_env(pairs: list[str] | None) -> dict[str, str]:
     return env
 
 
-def make_progress(fmt: OutputFormat, output: Path | None) -> Any:
-    """A progress bar on a terminal; nothing when stderr is not one or JSON goes to stdout."""
+def make_progress(fmt: OutputFormat, output: Path | None, quiet: bool = False) -> Any:
+    """A progress bar on a terminal; nothing when stderr is not one, JSON goes to stdout, or
+    --quiet."""
     from .progress import NoProgress
 
-    if not sys.stderr.isatty() or (fmt is OutputFormat.json and output is None):
+    machine = fmt in (OutputFormat.json, OutputFormat.github) and output is None
+    if quiet or not sys.stderr.isatty() or machine:
         return NoProgress()
     from .terminal import TerminalProgress
 
     return TerminalProgress()
 
 
+def output_format(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
+    """The format to write: --format, else the --output file's extension, else the table.
+
+    Checked before any cold start runs: an extension coldprof does not know is a usage error,
+    not a silent JSON file.
+    """
+    if fmt is not None:
+        return fmt
+    if output is None:
+        return OutputFormat.table
+    chosen = format_for_path(output)
+    if chosen is None:
+        raise UsageError(
+            f"--output {output}: no format for the extension {output.suffix or '(none)'!r}",
+            hint="use .json, .md, .html, .txt or .speedscope.json, or pass --format",
+        )
+    return chosen
+
+
+def parse_runs(value: str | int) -> tuple[int, bool]:
+    """--runs N or --runs auto → (the runs, or the fewest for auto; whether auto)."""
+    text = str(value).strip().lower()
+    if text == "auto":
+        return 6, True
+    try:
+        runs = int(text)
+    except ValueError:
+        raise UsageError(f"--runs {value}: expected a number of cold starts or 'auto'") from None
+    if runs < 1:
+        raise UsageError(f"--runs {value}: at least 1")
+    return runs, False
+
+
 def emit(
-    result: Any, fmt: OutputFormat | None, output: Path | None, top: int | None = None
+    result: Any,
+    fmt: OutputFormat | None,
+    output: Path | None,
+    top: int | None = None,
+    quiet: bool = False,
 ) -> None:
-    """Print the result; with --output, write the file only now that the result is ready."""
-    from .render import render
+    """Print the result; with --output, write the file only now that the result is ready, and
+    print one line that sums it up. --quiet prints nothing (errors go to stderr elsewhere)."""
+    from .render import render, summary
 
     options: dict[str, Any] = {} if top is None else {"top": top or None}
+    chosen = output_format(fmt, output)
+    text = render(result, chosen, **options)
     if output is None:
-        typer.echo(render(result, fmt or OutputFormat.table, **options), nl=False)
+        if not quiet:
+            typer.echo(text, nl=False)
         return
-    file_format = fmt or format_for_path(output) or OutputFormat.json
-    text = render(result, file_format, **options)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)
     except OSError as e:
         raise UsageError(f"--output {output}: {e.strerror or e}") from e
-    if file_format is not OutputFormat.json or fmt is None:
-        typer.echo(render(result, OutputFormat.table, **options), nl=False)
-    typer.echo(f"wrote {output}", err=True)
+    if not quiet:
+        typer.echo(f"{summary(result)}; wrote {output}")
 
 
 FormatOption = Annotated[
@@ -150,8 +190,24 @@ FormatOption = Annotated[
 OutputOption = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="Write the report to this file once the results are ready."
+        "--output",
+        "-o",
+        help="Write the report to this file once the results are ready; stdout then gets a "
+        "one-line summary.",
     ),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing but errors (the exit code tells).")
+]
+RunsOption = Annotated[
+    str,
+    typer.Option(
+        help="Cold starts to measure, or 'auto': until the init median's 95% interval is "
+        "within ±5% of it, or --max-runs (one that reads from disk is run again, not counted).",
+    ),
+]
+MaxRunsOption = Annotated[
+    int, typer.Option(min=6, help="With --runs auto: the most cold starts to measure.")
 ]
 
 
@@ -219,14 +275,8 @@ def analyze(
     handler: HandlerOption = None,
     function: FunctionOption = None,
     parameter: ParameterOption = None,
-    runs: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            help="Cold starts to measure (one that reads from disk, not the page cache, is run "
-            "again and not counted).",
-        ),
-    ] = 10,
+    runs: RunsOption = "10",
+    max_runs: MaxRunsOption = 30,
     build: BuildOption = True,
     layer: LayerOption = None,
     env: EnvOption = None,
@@ -235,10 +285,10 @@ def analyze(
         int,
         typer.Option(
             min=0,
-            help="Extra cold starts that measure the no-bytecode penalty (0 skips it; more "
-            "runs give a steadier figure).",
+            help="Extra cold starts that measure the no-bytecode penalty and its 95% interval "
+            "(0 skips it; more runs narrow the interval).",
         ),
-    ] = 1,
+    ] = 3,
     init_limit: InitLimitOption = 10.0,
     top: Annotated[
         int, typer.Option(min=0, help="Dependencies to show in the table (0: all).")
@@ -276,6 +326,7 @@ def analyze(
     ] = False,
     fmt: FormatOption = None,
     output: OutputOption = None,
+    quiet: QuietOption = False,
     py_spy: Annotated[
         Path | None,
         typer.Option(
@@ -291,13 +342,17 @@ def analyze(
     from .project import parse_parameters
 
     try:
+        chosen = output_format(fmt, output)
+        count, auto = parse_runs(runs)
         functions = list(dict.fromkeys(function or ()))
         request = AnalyzeRequest(
             path=path,
             handler=handler,
             function=functions[0] if len(functions) == 1 else None,
             parameters=parse_parameters(parameter),
-            runs=runs,
+            runs=count,
+            auto_runs=auto,
+            max_runs=max_runs,
             build=build,
             layers=tuple(layer or ()),
             env=parse_env(env),
@@ -319,9 +374,9 @@ def analyze(
                         "--event, --verify and --py-spy take one function",
                         hint="pick it with --function ID",
                     )
-                analyze_all(project, request, functions, fmt, output, top)
+                analyze_all(project, request, functions, fmt, output, top, quiet)
                 return
-        progress = make_progress(fmt or OutputFormat.table, output)
+        progress = make_progress(chosen, output, quiet)
         try:
             result = run_analyze(request, progress)
         finally:
@@ -331,11 +386,12 @@ def analyze(
 
             recording = record_init(spec_for(request, result), py_spy)
             frames = "with native frames" if recording.native else "Python frames only"
-            typer.echo(f"wrote {py_spy} (py-spy, init only, {frames})", err=True)
-        emit(result, fmt, output, top)
+            if not quiet:
+                typer.echo(f"wrote {py_spy} (py-spy, init only, {frames})", err=True)
+        emit(result, fmt, output, top, quiet)
         report_event_failures(result)
     except FunctionInitError as e:
-        report_init_failure(e, fmt, output, top)
+        report_init_failure(e, fmt, output, top, quiet)
     except ColdprofError as e:
         fail(e)
 
@@ -361,11 +417,12 @@ def analyze_all(
     fmt: OutputFormat | None,
     output: Path | None,
     top: int | None,
+    quiet: bool = False,
 ) -> None:
     """Every chosen function, the summary and each report; exit with the worst exit code."""
     from .project_analyze import analyze_project
 
-    progress = make_progress(fmt or OutputFormat.table, output)
+    progress = make_progress(output_format(fmt, output), output, quiet)
     try:
         result = analyze_project(project, request, functions, progress)
     finally:
@@ -375,7 +432,7 @@ def analyze_all(
             typer.echo(f"---- {entry.logical_id}: the function's output ----", err=True)
             typer.echo(entry.function_output.rstrip(), err=True)
             typer.echo("-------------------------------", err=True)
-    emit(result, fmt, output, top)
+    emit(result, fmt, output, top, quiet)
     for entry in result.functions:
         if entry.error:
             typer.echo(f"coldprof: error: {entry.logical_id}: {entry.error}", err=True)
@@ -386,7 +443,11 @@ def analyze_all(
 
 
 def report_init_failure(
-    error: FunctionInitError, fmt: OutputFormat | None, output: Path | None, top: int | None
+    error: FunctionInitError,
+    fmt: OutputFormat | None,
+    output: Path | None,
+    top: int | None,
+    quiet: bool = False,
 ) -> NoReturn:
     """Show the function's own output as the function's, then what was gathered, then exit 3."""
     if error.function_output.strip():
@@ -395,7 +456,7 @@ def report_init_failure(
         typer.echo("-------------------------------", err=True)
     if error.partial is not None:
         try:
-            emit(error.partial, fmt, output, top)
+            emit(error.partial, fmt, output, top, quiet)
         except ColdprofError as e:
             fail(e)
     typer.echo(f"coldprof: error: {error.message}", err=True)

@@ -395,10 +395,14 @@ def build_package(
     target: BuildTarget | None = None,
     cache: Path | None = None,
     log: list[str] | None = None,
+    variant: str = "",
 ) -> Path:
     """pip install -r requirements.txt --target a cache, then lay the function's code over it.
 
     The cache is keyed by the requirements' hash and the target, so only a change there re-runs pip.
+    ``variant`` stands for the folder's path in the key: audit --base unpacks the base into a
+    new temporary folder each time, and keys its build by the head's path and "@base", so the
+    build is reused and never shared with the head's.
     Returns the task root.
     """
     target = target or BuildTarget()
@@ -406,7 +410,8 @@ def build_package(
     assert requirements is not None
     # Keyed by the folder's resolved path too: two functions in folders of the same name (a/fn,
     # b/fn) must never share a build, or each would measure the other's code.
-    key = f"{source.path.resolve()}\0{target.key}\0".encode() + requirements.read_bytes()
+    identity = variant or str(source.path.resolve())
+    key = f"{identity}\0{target.key}\0".encode() + requirements.read_bytes()
     digest = hashlib.sha256(key).hexdigest()[:16]
     base = (cache or cache_root()) / "builds" / f"{_safe_name(source.path.name)}-{digest}"
     root = base / "package"
@@ -543,10 +548,11 @@ def task_root_for(
     build: bool = True,
     cache: Path | None = None,
     target: BuildTarget | None = None,
+    variant: str = "",
 ) -> Path:
     """The directory Lambda would see as /var/task for this function."""
     if build and source.needs_build:
-        return build_package(source, target=target, cache=cache)
+        return build_package(source, target=target, cache=cache, variant=variant)
     return source.path
 
 

@@ -18,14 +18,18 @@ from ..cli import (
     HandlerOption,
     InitLimitOption,
     LayerOption,
+    MaxRunsOption,
     OutputOption,
     ParameterOption,
     PathArgument,
+    QuietOption,
     app,
     emit,
     fail,
     make_progress,
+    output_format,
     parse_env,
+    parse_runs,
     project_to_run,
     report_event_failures,
     report_init_failure,
@@ -89,6 +93,15 @@ def write_baseline(path: Path, result: Any) -> None:
 def audit(
     path: PathArgument,
     handler: HandlerOption = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            help="A git ref (origin/main, a tag, HEAD): build the function as it was there "
+            "beside this one, run their cold starts interleaved, and judge the change pair by "
+            "pair. Your checkout is not touched.",
+            show_default=False,
+        ),
+    ] = None,
     function: FunctionOption = None,
     parameter: ParameterOption = None,
     baseline: Annotated[
@@ -138,12 +151,15 @@ def audit(
         ),
     ] = None,
     runs: Annotated[
-        int | None,
+        str | None,
         typer.Option(
-            min=1,
-            help="Cold starts to measure; one that reads from disk is run again [default: 10].",
+            help="Cold starts to measure (pairs with --base), or 'auto': until the 95% interval "
+            "is within ±5% (of the init median; with --base, of the base's init), or "
+            "--max-runs [default: 10].",
+            show_default=False,
         ),
     ] = None,
+    max_runs: MaxRunsOption = 30,
     build: BuildOption = True,
     layer: LayerOption = None,
     env: EnvOption = None,
@@ -173,6 +189,7 @@ def audit(
     ] = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Check a function against budgets and a baseline before merging: exit 1 on findings.
 
@@ -211,11 +228,13 @@ def audit(
         )
 
     try:
+        chosen = output_format(fmt, output)
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
         config = config_module.load(path)
-        for warning in config.warnings:
-            typer.echo(f"coldprof: warning: {warning}", err=True)
+        if not quiet:
+            for warning in config.warnings:
+                typer.echo(f"coldprof: warning: {warning}", err=True)
         functions = list(dict.fromkeys(function or ()))
         parameters = parse_parameters(parameter)
         if len(functions) == 1:
@@ -224,11 +243,22 @@ def audit(
         budgets = budgets_of(config)
         fail_on_deferrable_ms = pick(fail_on_deferrable_ms, config, "fail-on-deferrable-ms")
         baseline_path = baseline or config.path_setting("baseline")
+        if base is not None and (baseline is not None or update_baseline):
+            raise UsageError("--base and --baseline are two ways to compare: pick one")
+        if base is not None:
+            baseline_path = None  # a `baseline` in pyproject gives way to --base
+        count, auto = parse_runs(pick(runs, config, "runs", "10"))
         if update_baseline and baseline_path is None:
             raise UsageError("--update-baseline needs --baseline FILE (or `baseline` in pyproject)")
         project = None
         if handler is None and len(functions) != 1:
             project = project_to_run(path, parameters, functions)
+        if project is not None and base is not None:
+            raise UsageError(
+                f"--base audits one function at a time: {path} holds "
+                f"{len(project.functions)} functions",
+                hint="pick one with --function ID",
+            )
         if project is not None:
             from ..project_audit import FunctionPolicy
 
@@ -249,7 +279,9 @@ def audit(
             request = AnalyzeRequest(
                 path=path,
                 parameters=parameters,
-                runs=int(pick(runs, config, "runs", 10)),
+                runs=count,
+                auto_runs=auto,
+                max_runs=max_runs,
                 build=build,
                 layers=tuple(layer or ()),
                 env=parse_env(env),
@@ -268,6 +300,7 @@ def audit(
                 fmt,
                 output,
                 top,
+                quiet,
             )
             return
         previous = None
@@ -280,7 +313,9 @@ def audit(
             handler=handler or (None if functions else config.get("handler")),
             function=functions[0] if functions else None,
             parameters=parameters,
-            runs=int(pick(runs, config, "runs", 10)),
+            runs=count,
+            auto_runs=auto,
+            max_runs=max_runs,
             build=build,
             layers=tuple(layer or ()),
             env=parse_env(env),
@@ -295,9 +330,16 @@ def audit(
                 "--fail-on-deferrable-ms needs --event: with no invocation to go by, every "
                 "dependency would count as deferrable"
             )
-        progress = make_progress(fmt or OutputFormat.table, output)
+        progress = make_progress(chosen, output, quiet)
+        base_commit = None
         try:
-            result = run_analyze(request, progress)
+            if base is not None:
+                from ..basecompare import measure_against_base
+
+                paired = measure_against_base(request, base, progress)
+                result, previous, base_commit = paired.head, paired.base, paired.commit
+            else:
+                result = run_analyze(request, progress)
         finally:
             progress.finish()
         if result.declared is not None and not functions:
@@ -309,23 +351,28 @@ def audit(
             result,
             budgets,
             previous,
-            baseline_path=str(baseline_path) if previous is not None else None,
+            baseline_path=str(baseline_path) if previous is not None and base is None else None,
             config_path=str(config.path) if config.path and config.values else None,
+            base_ref=base,
+            base_commit=base_commit,
         )
         if fail_on_deferrable_ms is not None:
             from ..advisor import deferrable_audit_findings
 
             deferrable = deferrable_audit_findings(result, fail_on_deferrable_ms)
             audited = replace(audited, findings=(*audited.findings, *deferrable))
+        from ..importsite import with_locations
+
+        audited = replace(audited, findings=with_locations(audited.findings, result))
         if update_baseline and baseline_path is not None:
             write_baseline(baseline_path, result)
             audited = replace(
                 audited, notes=(*audited.notes, f"wrote the baseline {baseline_path}")
             )
-        emit(audited, fmt, output, top)
+        emit(audited, fmt, output, top, quiet)
         report_event_failures(result)
     except FunctionInitError as e:
-        report_init_failure(e, fmt, output, top)
+        report_init_failure(e, fmt, output, top, quiet)
     except ColdprofError as e:
         fail(e)
     if not audited.ok:
@@ -366,12 +413,13 @@ def audit_all(
     fmt: OutputFormat | None,
     output: Path | None,
     top: int | None,
+    quiet: bool = False,
 ) -> None:
     """Every chosen function audited; the worst exit code of theirs."""
     from ..project_analyze import ProjectFunction, ProjectResult
     from ..project_audit import audit_project
 
-    progress = make_progress(fmt or OutputFormat.table, output)
+    progress = make_progress(output_format(fmt, output), output, quiet)
     try:
         result = audit_project(
             project,
@@ -398,7 +446,7 @@ def audit_all(
             typer.echo(f"---- {entry.logical_id}: the function's output ----", err=True)
             typer.echo(entry.function_output.rstrip(), err=True)
             typer.echo("-------------------------------", err=True)
-    emit(result, fmt, output, top)
+    emit(result, fmt, output, top, quiet)
     for entry in result.functions:
         if entry.error:
             typer.echo(f"coldprof: error: {entry.logical_id}: {entry.error}", err=True)

@@ -16,6 +16,7 @@ class OutputFormat(str, enum.Enum):
     markdown = "markdown"
     html = "html"
     speedscope = "speedscope"
+    github = "github"  # GitHub Actions workflow commands: ::error and ::warning annotations
 
 
 def render(result: Any, fmt: OutputFormat, **options: Any) -> str:
@@ -34,6 +35,13 @@ def render(result: Any, fmt: OutputFormat, **options: Any) -> str:
     if renderer is None:
         raise UsageError(f"--format {fmt.value} is not available for {result.kind} results")
     return str(renderer(result, **options))
+
+
+def summary(result: Any) -> str:
+    """One line that sums a result up, for stdout when the report went to --output."""
+    module = importlib.import_module(f"{__name__}.{result.kind}")
+    line = getattr(module, "summary", None)
+    return str(line(result)) if line is not None else f"coldprof {result.kind}"
 
 
 def supported(kind: str) -> list[OutputFormat]:

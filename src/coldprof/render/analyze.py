@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..models import ADVISOR_KEY, AnalyzeResult, DeclaredFunction, FunctionLine
-from .units import ms, shorten, size
+from .units import ms, shorten, shown_path, size
 
 if TYPE_CHECKING:
     from ..advisor import AdvisorReport, Verification
@@ -43,6 +43,16 @@ def line_label(line: FunctionLine) -> str:
     return shorten(f"· {line.where} {line.text}", _LINE_CELL_WIDTH)
 
 
+# The text and markdown tables: the inclusive figure's 95 % interval beside it.
+DEPENDENCY_TABLE_HEADERS = (*DEPENDENCY_HEADERS[:5], "95% interval", *DEPENDENCY_HEADERS[5:])
+DEPENDENCY_ALIGN = ("left", "left", "left", "right", "right", "right", "right", "right", "right")
+
+
+def interval(bounds: tuple[float, float] | None) -> str:
+    """``58.9 to 61.5``: an interval in ms, at the figures' one decimal."""
+    return "" if bounds is None else f"{ms(bounds[0])} to {ms(bounds[1])}"
+
+
 def dependency_rows(result: AnalyzeResult, top: int | None, lines: int = 0) -> list[list[Any]]:
     """One row per dependency; with ``lines``, its heaviest module-level lines under it."""
     deps = list(result.dependencies)
@@ -56,6 +66,7 @@ def dependency_rows(result: AnalyzeResult, top: int | None, lines: int = 0) -> l
                 d.version or "",
                 ms(d.self_ms),
                 ms(d.inclusive_ms),
+                interval(d.inclusive_ms_ci95),
                 d.modules,
                 size(d.unzipped_bytes) if d.unzipped_bytes else "",
                 size(d.zipped_bytes) if d.zipped_bytes else "",
@@ -63,7 +74,7 @@ def dependency_rows(result: AnalyzeResult, top: int | None, lines: int = 0) -> l
         )
         for line in top_lines(result, d.name, lines) if lines else ():
             rows.append([line_label(line), shorten(line_kind(line), 24), "", ms(line.self_ms)])
-            rows[-1] += [""] * 4
+            rows[-1] += [""] * 5
     return rows
 
 
@@ -119,17 +130,24 @@ def headline(result: AnalyzeResult) -> list[str]:
     elif result.init_ms.samples:
         i = result.init_ms
         lines.append(
-            f"init ms: median {ms(i.median)}  p90 {ms(i.p90)}  min {ms(i.min)}  max {ms(i.max)}"
+            f"init ms: median {ms(i.median)} (95% interval {interval(i.ci95)})  p90 {ms(i.p90)}  "
+            f"min {ms(i.min)}  max {ms(i.max)}"
         )
+    if result.runs_stopped_by:
+        lines.append(f"--runs auto: {result.runs_stopped_by}")
     p = result.package
     if p.bytecode_penalty_ms is None:
         penalty = "penalty not measured"
     else:
-        penalty = f"{ms(p.bytecode_penalty_ms)} ms more without it"
+        count = p.bytecode_penalty_runs
+        runs = f" over {count} run{'' if count == 1 else 's'}" if count else ""
+        bounds = p.bytecode_penalty_ci95
+        over = f", 95% interval {interval(bounds)}{runs}" if bounds else runs
+        penalty = f"{ms(p.bytecode_penalty_ms)} ms more without it{over}"
         if p.bytecode_penalty_within_noise:
-            # A difference the main runs' own spread covers, often a negative one: say so first.
+            # An interval that holds 0, often around a negative estimate: say so first.
             none = "no measurable saving" if p.has_bytecode else "no measurable cost"
-            penalty = f"{none}: {ms(p.bytecode_penalty_ms)} ms, within the runs' noise"
+            penalty = f"{none}: {ms(p.bytecode_penalty_ms)} ms{over}; the interval holds 0"
     lines.append(
         f"package: {size(p.unzipped_bytes)} unzipped, {size(p.zipped_bytes)} zipped, "
         f"{p.files} file{'' if p.files == 1 else 's'}; "
@@ -171,10 +189,10 @@ def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
     rows = dependency_rows(result, top, LINES_SHOWN)
     body = tabulate(
         rows,
-        headers=DEPENDENCY_HEADERS,
+        headers=DEPENDENCY_TABLE_HEADERS,
         tablefmt="simple",
         disable_numparse=True,
-        colalign=("left", "left", "left", "right", "right", "right", "right", "right"),
+        colalign=DEPENDENCY_ALIGN,
     )
     out = "\n".join([*headline(result), *first_invocation_facts(result)]) + "\n\n" + body + "\n"
     shown = len(result.dependencies[:top] if top else result.dependencies)
@@ -187,26 +205,33 @@ def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
     return out
 
 
+def markdown_table(
+    rows: list[list[Any]], headers: tuple[str, ...], align: tuple[str, ...]
+) -> str:
+    """A GitHub table whose numeric columns are right-aligned (``---:``)."""
+    from tabulate import tabulate
+
+    return str(
+        tabulate(rows, headers=headers, tablefmt="pipe", disable_numparse=True, colalign=align)
+    )
+
+
 def escape_markdown(text: str) -> str:
     """Keep names like (stdlib) and <module> literal in GitHub markdown."""
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def markdown(result: AnalyzeResult, top: int | None = None, **_options: Any) -> str:
-    from tabulate import tabulate
-
-    lines = [f"## coldprof analyze: `{result.handler}`", ""]
+    lines = [f"## coldprof analyze `{shown_path(result.function_path)}`", ""]
     facts = [*headline(result), *first_invocation_facts(result)]
     lines += [f"- {escape_markdown(line)}" for line in facts]
     rows = [
         [escape_markdown(str(cell)) for cell in row]
         for row in dependency_rows(result, top, LINES_SHOWN)
     ]
-    lines += [
-        "",
-        tabulate(rows, headers=DEPENDENCY_HEADERS, tablefmt="github", disable_numparse=True),
-        "",
-    ]
+    if rows:
+        lines += ["", markdown_table(rows, DEPENDENCY_TABLE_HEADERS, DEPENDENCY_ALIGN)]
+    lines.append("")
     lines += [f"{escape_markdown(line)}\n" for line in lines_facts(result)]
     if result.extras.get(ADVISOR_KEY):
         lines += [*advisor_section(result, markdown=True), ""]
@@ -316,7 +341,7 @@ def advisor_section(result: AnalyzeResult, markdown: bool) -> list[str]:
             tabulate(
                 rows,
                 headers=ADVISOR_HEADERS,
-                tablefmt="github" if markdown else "simple",
+                tablefmt="pipe" if markdown else "simple",
                 disable_numparse=True,
                 colalign=("left", "right", "left", "left"),
             ),
@@ -324,6 +349,30 @@ def advisor_section(result: AnalyzeResult, markdown: bool) -> list[str]:
     lines.append("")
     lines += [text(f"{bullet}{line}") for line in advisor_facts(report)]
     return lines
+
+
+def github(result: AnalyzeResult, **_options: Any) -> str:
+    """Workflow commands: a notice with init, a warning per deferrable import."""
+    from .github import deferrable_warnings, init_notice
+
+    return "\n".join([init_notice(result), *deferrable_warnings(result)]) + "\n"
+
+
+def summary(result: AnalyzeResult) -> str:
+    name = f"coldprof analyze {shown_path(result.function_path)}"
+    if result.failure is not None:
+        return f"{name}: init failed ({result.failure.status})"
+    return (
+        f"{name}: init median "
+        f"{init_with_interval(result)} over {result.runs} cold starts"
+    )
+
+
+def init_with_interval(result: AnalyzeResult) -> str:
+    """``123.4 ms [120.1, 130.2]``: the median and its 95 % interval."""
+    i = result.init_ms
+    interval = f" [{ms(i.ci95[0])}, {ms(i.ci95[1])}]" if i.ci95 else ""
+    return f"{ms(i.median)} ms{interval}"
 
 
 # HTML and speedscope live in their own modules, imported when asked for; `render()` finds

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..audit import AuditResult, Delta, DependencyChange
-from .units import ms, size
+from ..audit import AuditResult, Delta, DependencyChange, Finding
+from .units import ms, shown_path, size
 
 # Marks coldprof's PR comment so a CI job can find and update it instead of adding another.
 COMMENT_MARKER = "<!-- coldprof-audit -->"
@@ -39,14 +39,29 @@ def _signed_size(value: int) -> str:
     return ("+" if value > 0 else "-") + size(abs(value))
 
 
+def _signed_interval(bounds: tuple[float, float]) -> str:
+    return f"{_signed(bounds[0])} to {_signed(bounds[1])}"
+
+
 def init_line(result: AuditResult) -> str:
+    from .analyze import interval
+
     run = result.result
     i = run.init_ms
-    line = f"init: median {ms(i.median)} ms, p90 {ms(i.p90)} ms over {run.runs} cold starts"
+    line = (
+        f"init: median {ms(i.median)} ms (95% interval {interval(i.ci95)}), p90 {ms(i.p90)} ms "
+        f"over {run.runs} cold starts"
+    )
     if result.init is not None:
         d = result.init
         pct = f", {d.pct:+.0f}%" if d.pct is not None else ""
-        line += f"; baseline {ms(d.before)} ms ({_signed(d.change)} ms{pct}, {d.verdict})"
+        if d.paired_ms is not None and d.ci95 is not None:
+            line += (
+                f"; base {ms(d.before)} ms, run by run {_signed(d.paired_ms)} ms{pct} "
+                f"(95% interval {_signed_interval(d.ci95)} ms, {d.verdict})"
+            )
+        else:
+            line += f"; baseline {ms(d.before)} ms ({_signed(d.change)} ms{pct}, {d.verdict})"
     return line
 
 
@@ -58,10 +73,20 @@ def context_lines(result: AuditResult) -> list[str]:
         f"package: {size(run.package.zipped_bytes)} zipped, "
         f"{size(run.package.unzipped_bytes)} unzipped, {run.package.files} files",
     ]
-    if result.baseline is not None:
+    if result.base_ref is not None and result.baseline is not None:
+        commit = f" ({result.base_commit[:12]})" if result.base_commit else ""
+        lines.append(
+            f"base {result.base_ref}{commit}: built beside this run, their cold starts "
+            f"interleaved in {result.baseline.runs} pairs and judged pair by pair"
+        )
+    elif result.base_ref is not None:
+        lines.append(f"base {result.base_ref}: the function is new since then (budgets only)")
+    elif result.baseline is not None:
         base = result.baseline
         where = f" {result.baseline_path}" if result.baseline_path else ""
         lines.append(f"baseline{where}: Python {base.python}, {base.runs} cold starts")
+    if result.result.runs_stopped_by:
+        lines.append(f"--runs auto: {result.result.runs_stopped_by}")
     lines.append("budgets: " + budget_text(result))
     if result.config_path:
         lines.append(f"settings from {result.config_path}")
@@ -99,6 +124,26 @@ def _ms_change(delta: Delta) -> str:
     return _signed(delta.change) if delta.change else ""
 
 
+PAIRED_HEADERS = (*COMPARISON_HEADERS[:4], "Δ self 95%", *COMPARISON_HEADERS[4:])
+COMPARISON_ALIGN = ("left", "left", "right", "right", "right", "right", "right", "right")
+PAIRED_ALIGN = ("left", "left", "right", "right", "right", "right", "right", "right", "right")
+
+
+def comparison_headers(result: AuditResult) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The comparison's columns; against a --base, with the interval of each Δ self."""
+    if result.paired:
+        return PAIRED_HEADERS, PAIRED_ALIGN
+    return COMPARISON_HEADERS, COMPARISON_ALIGN
+
+
+def comparison_cells(result: AuditResult, change: DependencyChange) -> list[str]:
+    row = comparison_row(change)
+    if result.paired:
+        bounds = change.self_ms.ci95
+        row.insert(4, _signed_interval(bounds) if bounds else "")
+    return row
+
+
 def comparison_row(change: DependencyChange) -> list[str]:
     return [
         change.name,
@@ -116,7 +161,7 @@ def comparison_row(change: DependencyChange) -> list[str]:
 def table(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
     from tabulate import tabulate
 
-    from .analyze import DEPENDENCY_HEADERS, dependency_rows
+    from .analyze import DEPENDENCY_ALIGN, DEPENDENCY_TABLE_HEADERS, dependency_rows
 
     out = [f"coldprof audit: {verdict(result)}", ""]
     out += context_lines(result)
@@ -130,13 +175,14 @@ def table(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
     if result.changes:
         changes = ordered_changes(result)
         shown = changes[:top] if top else changes
+        headers, align = comparison_headers(result)
         out.append(
             tabulate(
-                [comparison_row(c) for c in shown],
-                headers=COMPARISON_HEADERS,
+                [comparison_cells(result, c) for c in shown],
+                headers=headers,
                 tablefmt="simple",
                 disable_numparse=True,
-                colalign=("left", "left", "right", "right", "right", "right", "right", "right"),
+                colalign=align,
             )
         )
         if len(changes) > len(shown):
@@ -148,10 +194,10 @@ def table(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
     out.append(
         tabulate(
             rows,
-            headers=DEPENDENCY_HEADERS,
+            headers=DEPENDENCY_TABLE_HEADERS,
             tablefmt="simple",
             disable_numparse=True,
-            colalign=("left", "left", "left", "right", "right", "right", "right", "right"),
+            colalign=DEPENDENCY_ALIGN,
         )
     )
     hidden = len(result.result.dependencies) - len(rows)
@@ -169,19 +215,27 @@ def _md(text: str) -> str:
 
 def markdown(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
     """A PR comment: the verdict, findings naming their culprits, then the comparison."""
-    from tabulate import tabulate
+    from .analyze import (
+        DEPENDENCY_ALIGN,
+        DEPENDENCY_TABLE_HEADERS,
+        dependency_rows,
+        markdown_table,
+    )
 
     run = result.result
     mark = "✅" if result.ok else "❌"
     lines = [
         COMMENT_MARKER,
-        f"## {mark} coldprof audit: `{run.handler}`: {verdict(result)}",
+        f"## {mark} coldprof audit `{shown_path(run.function_path)}`: {verdict(result)}",
         "",
     ]
     if result.findings:
-        rows = [[f"`{f.rule}`", f"**{_md(f.subject)}**", _md(f.message)] for f in result.findings]
+        rows = [
+            [f"`{f.rule}`", f"**{_md(f.subject)}**", _md(f.message) + _where(f)]
+            for f in result.findings
+        ]
         lines += [
-            tabulate(rows, headers=("rule", "culprit", "finding"), tablefmt="github"),
+            markdown_table(rows, ("rule", "culprit", "finding"), ("left", "left", "left")),
             "",
         ]
     lines += [f"- {_md(line)}" for line in context_lines(result)]
@@ -193,32 +247,65 @@ def markdown(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
         changes = ordered_changes(result, include_same=False)
         same = len(result.changes) - len(changes)
         shown = changes[:top] if top else changes
-        lines += ["", "### Dependencies against the baseline", ""]
         if shown:
-            rows = [[_md(cell) for cell in comparison_row(c)] for c in shown]
-            lines.append(
-                tabulate(rows, headers=COMPARISON_HEADERS, tablefmt="github", disable_numparse=True)
-            )
-        if same or len(changes) > len(shown):
-            hidden = same + len(changes) - len(shown)
+            what = "the base" if result.paired else "the baseline"
+            headers, align = comparison_headers(result)
+            rows = [[_md(cell) for cell in comparison_cells(result, c)] for c in shown]
+            table_text = markdown_table(rows, headers, align)
+            lines += ["", f"### Dependencies against {what}", "", table_text]
+        hidden = same + len(changes) - len(shown)
+        if hidden:
             lines += ["", f"{hidden} more dependencies within the noise or not shown."]
     else:
-        from .analyze import DEPENDENCY_HEADERS, dependency_rows
-
         rows = [[_md(str(cell)) for cell in row] for row in dependency_rows(run, top)]
-        lines += [
-            "",
-            "### What each dependency costs at init",
-            "",
-            tabulate(rows, headers=DEPENDENCY_HEADERS, tablefmt="github", disable_numparse=True),
-        ]
+        if rows:
+            lines += [
+                "",
+                "### What each dependency costs at init",
+                "",
+                markdown_table(rows, DEPENDENCY_TABLE_HEADERS, DEPENDENCY_ALIGN),
+            ]
     lines += [
         "",
-        "<sub>coldprof: medians over cold starts in fresh interpreters. Self: a dependency's "
-        "own import time; inclusive: with what its first import pulled in.</sub>",
+        "<sub>coldprof: medians over cold starts in fresh interpreters, with their 95% "
+        "intervals. Self: a dependency's own import time; inclusive: with what its first "
+        "import pulled in.</sub>",
         "",
     ]
     return "\n".join(lines)
+
+
+def _where(finding: Finding) -> str:
+    return f" ({_md(finding.file)}:{finding.line})" if finding.file and finding.line else ""
+
+
+def github(result: AuditResult, **_options: Any) -> str:
+    """Workflow commands: ::error per finding (at the import, when known), ::warning per
+    deferrable import, and a notice with init."""
+    from .github import command, deferrable_warnings, init_notice, repo_path
+
+    run = result.result
+    lines = [init_notice(run)]
+    for finding in result.findings:
+        file = repo_path(run.function_path, finding.file) if finding.file else None
+        title = f"coldprof {finding.rule}: {finding.subject}"
+        lines.append(command("error", finding.message, file, finding.line, title))
+    lines += deferrable_warnings(run)
+    return "\n".join(lines) + "\n"
+
+
+def summary(result: AuditResult) -> str:
+    from .analyze import init_with_interval
+
+    run = result.result
+    line = f"coldprof audit {shown_path(run.function_path)}: {verdict(result)}"
+    if run.init_ms.samples:
+        line += f"; init median {init_with_interval(run)}"
+    if result.findings:
+        line += "; " + ", ".join(f"{f.subject} ({f.rule})" for f in result.findings[:3])
+        if len(result.findings) > 3:
+            line += ", ..."
+    return line
 
 
 def html(result: AuditResult, top: int | None = None, **_options: Any) -> str:

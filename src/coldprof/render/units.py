@@ -27,3 +27,17 @@ def shorten(text: str, width: int) -> str:
     """One line of at most ``width`` characters: whitespace runs collapsed, the end cut to …"""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def shown_path(path: str) -> str:
+    """A function's path as a reader knows it: relative to where coldprof runs, when under it
+    (the repository root in CI), else as saved."""
+    from pathlib import Path
+
+    given = Path(path)
+    if not given.is_absolute():
+        return path
+    try:
+        return given.relative_to(Path.cwd()).as_posix() or "."
+    except ValueError:
+        return path
