@@ -121,7 +121,13 @@ def test_init_stats_and_json_contract(known_result) -> None:
         "imports",
     ):
         assert key in data
-    assert set(data["init_ms"]) >= {"median", "p90", "min", "max", "samples"}
+    assert set(data["init_ms"]) >= {"median", "ci95", "p90", "min", "max", "samples"}
+    low, high = data["init_ms"]["ci95"]
+    assert init.min <= low <= init.median <= high <= init.max
+    for saved in data["dependencies"]:
+        for key in ("self_ms", "inclusive_ms"):
+            low, high = saved[f"{key}_ci95"]
+            assert low <= saved[key] <= high, saved
     assert set(data["package"]) >= {
         "unzipped_bytes",
         "zipped_bytes",
@@ -165,6 +171,9 @@ def test_bytecode_penalty_is_measured_for_a_package_without_pyc(make_function) -
     assert result.package.bytecode_penalty_ms is not None
     assert result.package.bytecode_penalty_ms > 30, result.package
     assert result.package.bytecode_penalty_within_noise is False
+    assert result.package.bytecode_penalty_runs == 3
+    low, high = result.package.bytecode_penalty_ci95 or (0.0, 0.0)
+    assert 0 < low <= result.package.bytecode_penalty_ms <= high
     assert any("bytecode" in w for w in result.package.warnings)
     # The compiled copy records its task root, so the cache can drop it once the function is gone.
     from coldprof.package import PYCACHE_SOURCE, cache_root
@@ -375,8 +384,27 @@ def test_table_output_and_report_file(make_function, tmp_path: Path) -> None:
         "analyze", str(root), "--runs", "2", "--bytecode-runs", "0", "--output", str(out)
     )
     assert done.returncode == 0, done.stderr
-    assert "inclusive ms" in done.stdout  # the table still goes to the terminal
-    assert json.loads(out.read_text())["runs"] == 2
+    # The report went to the file: the terminal gets one line that sums it up.
+    assert done.stdout.count("\n") == 1 and "inclusive ms" not in done.stdout
+    saved = json.loads(out.read_text())
+    assert saved["runs"] == 2
+    median, (low, high) = saved["init_ms"]["median"], saved["init_ms"]["ci95"]
+    assert f"init median {median:,.1f} ms [{low:,.1f}, {high:,.1f}]" in done.stdout
+    assert f"wrote {out}" in done.stdout
+
+
+def test_quiet_prints_nothing_and_an_unknown_extension_is_a_usage_error(
+    make_function, tmp_path: Path
+) -> None:
+    root = make_function("import json\n\ndef lambda_handler(e, c):\n    return 1\n")
+    done = run_cli("analyze", str(root), "--runs", "2", "--bytecode-runs", "0", "-q")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    out = tmp_path / "report.xml"
+    done = run_cli("analyze", str(root), "--runs", "2", "-o", str(out))
+    assert done.returncode == 2
+    assert "'.xml'" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
 
 
 def test_failed_init_writes_the_partial_report_saying_so(make_function, tmp_path: Path) -> None:

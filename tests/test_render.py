@@ -225,9 +225,20 @@ def test_icicle_boxes_nest_children_inside_their_parent(analyzed: AnalyzeResult)
     ("penalty", "within_noise", "shipped", "expected"),
     [
         (None, False, True, "bytecode shipped (penalty not measured)"),
-        (412.5, False, True, "bytecode shipped (412.5 ms more without it)"),
-        (-3.2, True, True, "bytecode shipped (no measurable saving: -3.2 ms, within the runs'"),
-        (1.5, True, False, "bytecode NOT shipped (no measurable cost: 1.5 ms, within the runs'"),
+        (
+            412.5,
+            False,
+            True,
+            "bytecode shipped (412.5 ms more without it (95% interval 400.0-430.0, 3 runs))",
+        ),
+        (
+            -3.2,
+            True,
+            True,
+            "bytecode shipped (no measurable saving: -3.2 ms (95% interval -10.0-4.0, 3 runs), "
+            "its interval holds 0)",
+        ),
+        (1.5, True, False, "bytecode NOT shipped (no measurable cost: 1.5 ms ("),
     ],
 )
 def test_the_headline_reads_the_bytecode_penalty_plainly(
@@ -236,11 +247,14 @@ def test_the_headline_reads_the_bytecode_penalty_plainly(
     from factories import result
 
     base = result([dependency("slowdep", [20.0, 22.0])], [100.0, 110.0])
+    intervals = {412.5: (400.0, 430.0), -3.2: (-10.0, 4.0), 1.5: (-2.0, 5.0)}
     package = replace(
         base.package,
         has_bytecode=shipped,
         bytecode_penalty_ms=penalty,
         bytecode_penalty_within_noise=within_noise,
+        bytecode_penalty_ci95=intervals.get(penalty) if penalty is not None else None,
+        bytecode_penalty_runs=3 if penalty is not None else 0,
     )
     text = render(
         replace(base, package=package, discarded_runs=1, discarded_reason="why"), OutputFormat.table
@@ -248,3 +262,48 @@ def test_the_headline_reads_the_bytecode_penalty_plainly(
     assert expected in text
     assert "2 cold starts (+1 not counted: why)" in text
     assert "10 files;" in text
+
+
+# -- CI output ----------------------------------------------------------------------------------
+def test_github_format_is_one_workflow_command_per_line(audited: Any) -> None:
+    text = render(audited, OutputFormat.github)
+    lines = text.splitlines()
+    assert all(re.match(r"^::(error|warning|notice)( [^:]*)?::", line) for line in lines), text
+    errors = [line for line in lines if line.startswith("::error")]
+    assert len(errors) == len(audited.findings)
+    assert any("title=coldprof max-dependency-ms%3A slowdep" in line for line in errors)
+
+
+def test_github_commands_escape_what_the_runner_would_misread() -> None:
+    from coldprof.render.github import command
+
+    line = command("error", "50% slower\nsecond line", "a,b:c.py", 3, "t: x")
+    assert line == "::error file=a%2Cb%3Ac.py,line=3,title=t%3A x::50%25 slower%0Asecond line"
+    assert command("warning", "plain") == "::warning::plain"
+
+
+def test_markdown_is_headed_by_the_path_with_right_aligned_numbers(
+    audited: Any, analyzed: AnalyzeResult
+) -> None:
+    for result, kind in ((audited, "audit"), (analyzed, "analyze")):
+        text = render(result, OutputFormat.markdown)
+        run = result if kind == "analyze" else result.result
+        assert f"coldprof {kind} `{run.function_path}`" in text
+        lines = text.splitlines()
+        header = next(i for i, line in enumerate(lines) if re.search(r"\|\s*self ms", line))
+        names = [cell.strip() for cell in lines[header].strip("|").split("|")]
+        aligns = [cell.strip() for cell in lines[header + 1].strip("|").split("|")]
+        for name in ("self ms", "inclusive ms", "unzipped"):
+            assert aligns[names.index(name)].endswith("-:"), (name, lines[header + 1])
+        assert aligns[0].startswith(":-")  # names stay left
+        # Intervals sit beside the figures, at the figures' one decimal.
+        assert "95% interval" in text
+        assert not re.search(r"\d\.\d{2,} ms", text), "ms figures at one decimal"
+
+
+def test_markdown_leaves_out_empty_sections(analyzed: AnalyzeResult) -> None:
+    same = audit(analyzed, Budgets(), analyzed)
+    text = render(same, OutputFormat.markdown)
+    assert "### Dependencies against" not in text  # nothing changed: no empty table
+    assert "Notes" not in text or "<details>" in text
+    assert "| rule" not in text  # no findings: no findings table

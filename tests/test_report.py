@@ -52,13 +52,15 @@ def test_report_renders_markdown_and_html_from_saved_json(
 ) -> None:
     done = report(str(saved["analyze"]), "--format", "markdown")
     assert done.returncode == 0, done.stderr
-    assert "## coldprof analyze: `lambda_function.lambda_handler`" in done.stdout
+    assert "## coldprof analyze `/tmp/fn`" in done.stdout  # headed by the function's path
     assert "| slowdep" in done.stdout
     page = tmp_path / "audit.html"
     done = report(str(saved["audit"]), "--output", str(page))  # the format from the extension
     assert done.returncode == 0, done.stderr
     assert page.read_text().startswith("<!DOCTYPE html>")
-    assert "coldprof audit: FAIL" in done.stdout  # the table still goes to the terminal
+    # The terminal gets one line that sums the report up, not the table.
+    assert done.stdout.startswith("coldprof audit /tmp/fn: FAIL: 2 findings;")
+    assert done.stdout.count("\n") == 1 and f"wrote {page}" in done.stdout
     done = report(str(saved["remote"]))
     assert done.returncode == 0, done.stderr
     assert "demo" in done.stdout

@@ -150,3 +150,76 @@ def test_least_squares_is_none_when_no_line_is_determined() -> None:
 def test_least_squares_needs_paired_samples() -> None:
     with pytest.raises(ValueError, match="paired"):
         least_squares([1, 2, 3], [1, 2])
+
+
+# -- intervals ------------------------------------------------------------------------------------
+def test_median_interval_ranks_match_the_binomial_tables() -> None:
+    from coldprof.stats import median_ci_coverage, median_ci_ranks
+
+    # Below 6 values no pair of order statistics reaches 95 %: min to max.
+    assert median_ci_ranks(5) == (1, 5) and median_ci_coverage(5) == pytest.approx(0.9375)
+    assert median_ci_ranks(6) == (1, 6)
+    # The textbook ranks (e.g. Conover's table): n=10 → 2nd and 9th, n=20 → 6th and 15th.
+    assert median_ci_ranks(10) == (2, 9) and median_ci_coverage(10) == pytest.approx(0.9785, 1e-3)
+    assert median_ci_ranks(20) == (6, 15)
+    for n in range(6, 60):
+        assert median_ci_coverage(n) >= 0.95
+
+
+def test_median_interval_always_brackets_the_median() -> None:
+    import random
+
+    from coldprof.models import SampleStats
+    from coldprof.stats import median_ci
+
+    rng = random.Random(7)
+    for n in range(1, 41):
+        samples = [rng.lognormvariate(5, 0.4) for _ in range(n)]
+        stats_ = SampleStats.of(samples)
+        assert stats_.ci95 is not None
+        low, high = stats_.ci95
+        assert stats_.min <= low <= stats_.median <= high <= stats_.max
+        raw_low, raw_high = median_ci(samples)
+        assert (round(raw_low, 3), round(raw_high, 3)) == (low, high)
+    assert SampleStats.of([]).ci95 is None
+
+
+def test_median_interval_covers_the_true_median_about_95_percent_of_the_time() -> None:
+    import math
+    import random
+
+    from coldprof.stats import median_ci
+
+    rng = random.Random(11)
+    true_median = math.log(2)  # of an exponential with rate 1: skewed, like cold starts
+    hits = 0
+    for _ in range(2000):
+        low, high = median_ci([rng.expovariate(1) for _ in range(10)])
+        hits += low <= true_median <= high
+    assert 0.96 <= hits / 2000 <= 0.995  # 97.9 % nominal at n = 10
+
+
+def test_shift_interval_is_distribution_free_and_brackets_its_estimate() -> None:
+    import random
+
+    from coldprof.stats import shift_ci, shift_estimate
+
+    rng = random.Random(3)
+    hits = 0
+    for _ in range(1000):
+        xs = [rng.expovariate(1) for _ in range(10)]
+        ys = [rng.expovariate(1) + 2 for _ in range(3)]
+        low, high = shift_ci(xs, ys)
+        assert low <= shift_estimate(xs, ys) <= high
+        hits += low <= 2 <= high
+    assert 0.93 <= hits / 1000 <= 0.99
+    # Two runs against two cannot reach 95 %: the full range of the differences.
+    assert shift_ci([1.0, 2.0], [10.0, 12.0]) == (8.0, 11.0)
+
+
+def test_paired_differences_need_pairs() -> None:
+    from coldprof.stats import paired_differences
+
+    assert paired_differences([1.0, 2.0], [3.0, 2.5]) == [2.0, 0.5]
+    with pytest.raises(ValueError, match="paired"):
+        paired_differences([1.0], [1.0, 2.0])
