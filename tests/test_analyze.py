@@ -453,3 +453,34 @@ def test_relative_path_attributes_the_functions_own_code(make_function) -> None:
     names = {d["name"]: d["kind"] for d in json.loads(done.stdout)["dependencies"]}
     assert names.get("(function)") == "function"
     assert "(unresolved)" not in names
+
+
+def test_runs_auto_stops_at_the_precision_or_max_runs_and_says_which(make_function) -> None:
+    from coldprof.stats import relative_half_width
+
+    root = make_function(
+        "import slowdep\n\ndef lambda_handler(e, c):\n    return 1\n",
+        distributions={"slowdep": {"slowdep/__init__.py": busy_module(30)}},
+    )
+    request = AnalyzeRequest(path=root, runs=6, auto_runs=True, max_runs=9, bytecode_runs=0)
+    result = analyze(request)
+    assert 6 <= result.runs <= 9
+    reach = relative_half_width(result.init_ms.samples)
+    assert reach is not None and result.runs_stopped_by is not None
+    if "--max-runs" in result.runs_stopped_by:
+        assert result.runs == 9
+    else:
+        # It stopped at the first run count where the interval came within ±5 %.
+        assert reach <= 0.05
+        assert f"after {result.runs} runs" in result.runs_stopped_by
+        earlier = relative_half_width(result.init_ms.samples[:-1])
+        assert result.runs == 6 or (earlier is not None and earlier > 0.05)
+    assert f"±{reach * 100:.1f} %" in result.runs_stopped_by
+    low, high = result.init_ms.ci95 or (0.0, 0.0)
+    assert low <= result.init_ms.median <= high
+
+
+def test_runs_accepts_auto_and_refuses_words(make_function) -> None:
+    root = make_function()
+    done = run_cli("analyze", str(root), "--runs", "lots")
+    assert done.returncode == 2 and "'auto'" in done.stderr

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..cli import FormatOption, OutputOption, app, emit, fail
+from ..cli import FormatOption, OutputOption, QuietOption, app, emit, fail, output_format
 from ..errors import ColdprofError, UsageError
 
 # kind → the module holding its result class (the class whose `kind` is that name).
@@ -152,10 +152,12 @@ def report(
     fmt: FormatOption = None,
     output: OutputOption = None,
     top: Annotated[int, typer.Option(min=0, help="Dependencies to show in tables (0: all).")] = 15,
+    quiet: QuietOption = False,
 ) -> None:
     """Re-render a saved analyze, remote or audit result (JSON) in another format."""
     try:
+        output_format(fmt, output)
         result = load_result(file)
-        emit(result, fmt, output, top)
+        emit(result, fmt, output, top, quiet)
     except ColdprofError as e:
         fail(e)
