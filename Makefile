@@ -34,26 +34,30 @@ demo: $(VENV)/.installed bytecode
 	@mkdir -p reports
 	@for fn in $(SAMPLES); do \
 		echo "== coldprof analyze sample_functions/$$fn"; \
-		$(BIN)/coldprof analyze sample_functions/$$fn --output reports/analyze-$$fn.json > reports/analyze-$$fn.txt || exit $$?; \
-		$(BIN)/coldprof report reports/analyze-$$fn.json --output reports/analyze-$$fn.md > /dev/null || exit $$?; \
+		$(BIN)/coldprof analyze sample_functions/$$fn --output reports/analyze-$$fn.json || exit $$?; \
+		$(BIN)/coldprof report reports/analyze-$$fn.json --output reports/analyze-$$fn.txt -q || exit $$?; \
+		$(BIN)/coldprof report reports/analyze-$$fn.json --output reports/analyze-$$fn.md -q || exit $$?; \
 	done
-	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.html > /dev/null
-	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.speedscope.json > /dev/null
+	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.html -q
+	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.speedscope.json -q
 	@echo "== coldprof remote sample_functions/* --local (the sweep on the local emulator)"
 	@date -u +%s > $(VENV)/.demo-sweep-start
 	$(BIN)/coldprof remote $(addprefix sample_functions/,$(SAMPLES)) --local --memory 128,512,1769 --samples 3 --yes \
-		--output reports/remote-local.json > reports/remote-local.txt
-	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.md > /dev/null
-	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.html > /dev/null
+		--output reports/remote-local.json
+	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.txt -q
+	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.md -q
+	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.html -q
 	@echo "== coldprof audit sample_functions/lazy_deps --baseline reports/analyze-heavy_deps.json"
 	@$(BIN)/coldprof audit sample_functions/lazy_deps --baseline reports/analyze-heavy_deps.json \
-		--output reports/audit-lazy_deps-vs-heavy_deps.json > reports/audit-lazy_deps-vs-heavy_deps.txt; \
+		--output reports/audit-lazy_deps-vs-heavy_deps.json; \
 		status=$$?; [ $$status -le 1 ] || exit $$status
-	$(BIN)/coldprof report reports/audit-lazy_deps-vs-heavy_deps.json --output reports/audit-lazy_deps-vs-heavy_deps.md > /dev/null
+	$(BIN)/coldprof report reports/audit-lazy_deps-vs-heavy_deps.json --output reports/audit-lazy_deps-vs-heavy_deps.txt -q
+	$(BIN)/coldprof report reports/audit-lazy_deps-vs-heavy_deps.json --output reports/audit-lazy_deps-vs-heavy_deps.md -q
 	@echo "== coldprof logs --local (the sweep's invocations, read back from the logs the emulator kept)"
 	$(BIN)/coldprof logs --local --start $$(cat $(VENV)/.demo-sweep-start) \
-		--output reports/logs-local.json > reports/logs-local.txt
-	$(BIN)/coldprof report reports/logs-local.json --output reports/logs-local.html > /dev/null
+		--output reports/logs-local.json
+	$(BIN)/coldprof report reports/logs-local.json --output reports/logs-local.txt -q
+	$(BIN)/coldprof report reports/logs-local.json --output reports/logs-local.html -q
 	@echo
 	@cat reports/analyze-heavy_deps.txt
 	@echo
