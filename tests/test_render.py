@@ -229,16 +229,16 @@ def test_icicle_boxes_nest_children_inside_their_parent(analyzed: AnalyzeResult)
             412.5,
             False,
             True,
-            "bytecode shipped (412.5 ms more without it (95% interval 400.0-430.0, 3 runs))",
+            "bytecode shipped (412.5 ms more without it, 95% interval 400.0 to 430.0 over 3 runs)",
         ),
         (
             -3.2,
             True,
             True,
-            "bytecode shipped (no measurable saving: -3.2 ms (95% interval -10.0-4.0, 3 runs), "
-            "its interval holds 0)",
+            "bytecode shipped (no measurable saving: -3.2 ms, 95% interval -10.0 to 4.0 over 3 "
+            "runs; the interval holds 0)",
         ),
-        (1.5, True, False, "bytecode NOT shipped (no measurable cost: 1.5 ms ("),
+        (1.5, True, False, "bytecode NOT shipped (no measurable cost: 1.5 ms, 95% interval"),
     ],
 )
 def test_the_headline_reads_the_bytecode_penalty_plainly(

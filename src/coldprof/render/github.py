@@ -74,7 +74,7 @@ def deferrable_warnings(result: AnalyzeResult) -> list[str]:
 def init_notice(result: AnalyzeResult) -> str:
     """The init figure with its interval, and the heaviest dependency the function imports."""
     init = result.init_ms
-    interval = f" (95% interval {ms(init.ci95[0])}-{ms(init.ci95[1])})" if init.ci95 else ""
+    interval = f" (95% interval {ms(init.ci95[0])} to {ms(init.ci95[1])})" if init.ci95 else ""
     third = [d for d in result.dependencies if d.kind == "third-party"]
     heaviest = f"; heaviest: {third[0].name} {ms(third[0].inclusive_ms)} ms" if third else ""
     return command(
