@@ -307,3 +307,13 @@ def test_markdown_leaves_out_empty_sections(analyzed: AnalyzeResult) -> None:
     assert "### Dependencies against" not in text  # nothing changed: no empty table
     assert "Notes" not in text or "<details>" in text
     assert "| rule" not in text  # no findings: no findings table
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_sums_up_in_one_line(kind: str, results: dict[str, Any]) -> None:
+    from coldprof.render import summary
+
+    line = summary(results[kind])
+    assert line.startswith(f"coldprof {kind}") and "\n" not in line
+    if kind != "remote":
+        assert "init median" in line and "[" in line  # the median with its interval

@@ -275,3 +275,13 @@ def html(result: Any, **options: Any) -> str:
     from .html_remote import html as render_html
 
     return render_html(result, **options)
+
+
+def summary(result: RemoteResult) -> str:
+    """One line for stdout when the report went to --output."""
+    count = len(result.functions)
+    tiers = len(result.memory_tiers)
+    return (
+        f"coldprof remote: {count} function{'s' if count != 1 else ''} × {tiers} memory "
+        f"tier{'s' if tiers != 1 else ''}" + (" (interrupted)" if result.interrupted else "")
+    )
