@@ -91,7 +91,9 @@ def measure_against_base(
             bytecode_runs=0,
             events=(),
             verify=False,
-            build_variant=f"{request.path.resolve()}@base",
+            # Stable across audits (the checkout's folder is new each time), apart from the
+            # head's build, and per function of a project.
+            build_variant=f"{request.path.resolve()}@base:{request.function or ''}",
         )
         head_side = Side(prepare(request, progress))
         base_side = Side(prepare(base_request, progress))
