@@ -77,7 +77,7 @@ def measure_against_base(
     Within a pair the two sides run back to back, and which goes first alternates (AB, BA,
     AB...), so neither always follows the other. A cold start that only warmed the page cache
     is run again on its side, keeping the pairs aligned. The base side skips the bytecode
-    penalty and the advisor: they describe the head.
+    penalty, the line trace and the advisor: they describe the head.
     """
     progress = progress or NoProgress()
     with function_at(request.path, ref) as checkout:
@@ -91,6 +91,7 @@ def measure_against_base(
             bytecode_runs=0,
             events=(),
             verify=False,
+            lines=False,
             # Stable across audits (the checkout's folder is new each time), apart from the
             # head's build, and per function of a project.
             build_variant=f"{request.path.resolve()}@base:{request.function or ''}",
