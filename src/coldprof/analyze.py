@@ -628,24 +628,30 @@ def _node_dependency(attribution: Attribution, module: str, parent_dep: str | No
 def _dependency_runs(
     trace: importtime.ImportTrace, attribution: Attribution
 ) -> tuple[dict[str, float], dict[str, float], dict[str, set[str]]]:
-    """Per dependency in one run: summed self ms, inclusive ms (outermost entries), modules."""
+    """Per dependency in one run: summed self ms, inclusive ms (outermost entries), modules.
+
+    An entry's inclusive time is the sum of the self times below it, not CPython's cumulative
+    column: CPython rounds each row's self and cumulative up to the microsecond separately, so
+    the self times of a subtree of n imports add up to as much as n-1 µs more than its root's
+    cumulative, and a dependency with many small modules ((stdlib), ~180 of them) came out with
+    self > inclusive. Summing the same figures keeps inclusive >= self and the selves adding up.
+    """
     self_ms: dict[str, float] = defaultdict(float)
     inclusive_ms: dict[str, float] = defaultdict(float)
     modules: dict[str, set[str]] = defaultdict(set)
 
-    def walk(
-        node: importtime.ImportNode, open_deps: frozenset[str], parent_dep: str | None
-    ) -> None:
+    def walk(node: importtime.ImportNode, open_deps: frozenset[str], parent_dep: str | None) -> int:
+        """Record ``node``'s subtree; return the sum of its self times in µs."""
         if node.cached:
-            return
+            return 0
         dep = _node_dependency(attribution, node.module, parent_dep)
         self_ms[dep] += node.self_us / 1000
         modules[dep].add(node.module)
-        if dep not in open_deps:
-            inclusive_ms[dep] += node.cumulative_us / 1000
         inner = open_deps | {dep}
-        for child in node.children:
-            walk(child, inner, dep)
+        subtree_us = node.self_us + sum(walk(child, inner, dep) for child in node.children)
+        if dep not in open_deps:
+            inclusive_ms[dep] += subtree_us / 1000
+        return subtree_us
 
     for root in trace.roots:
         walk(root, frozenset(), None)
