@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLES := minimal boto3_client heavy_deps lazy_deps
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-python lint bench clean bytecode
+.PHONY: demo test test-python corpus lint bench clean bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ demo: $(VENV)/.installed bytecode
 
 test: $(VENV)/.installed-test bytecode
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Real stacks (Flask, FastAPI, Django, pandas, scikit-learn...) built and analyzed by the CLI,
+# with the invariants checked on each. Builds are cached in .cache/corpus.
+corpus: $(VENV)/.installed-test bytecode
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/corpus
 
 # The measurement path again under another interpreter (Lambda's Python runtimes reach 3.14), in a
 # venv of its own: `make test-python PY=python3.12`. The advisor traces with sys.monitoring from

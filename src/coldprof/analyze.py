@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import function_lines, importtime, stats
+from . import function_lines, importtime, invariants, stats
 from .distributions import (
     FUNCTION,
     KIND_FUNCTION,
@@ -26,6 +26,7 @@ from .distributions import (
     Attribution,
     DependencyRef,
     Footprint,
+    InstalledDistribution,
     SizeCache,
     bytecode_fraction,
     footprint,
@@ -56,6 +57,7 @@ from .package import (
     PYCACHE_SOURCE,
     FunctionSource,
     cache_root,
+    function_files,
     mark_cache_entry,
     prune_cache,
     remove_path,
@@ -65,6 +67,7 @@ from .package import (
     writable_cache,
 )
 from .progress import NoProgress, Progress
+from .runtime_provided import runtime_provided
 
 if TYPE_CHECKING:
     from .advisor import AdvisorReport, EventRun, Verification
@@ -646,7 +649,10 @@ def _dependency_runs(
             return 0
         dep = _node_dependency(attribution, node.module, parent_dep)
         self_ms[dep] += node.self_us / 1000
-        modules[dep].add(node.module)
+        # A failed ``try: import brotli`` imported nothing: its time is its importer's, but it
+        # is none of its modules (urllib3 and httpx both try brotli; it belongs to neither).
+        if dep == UNRESOLVED or attribution.dependency_of(node.module).name != UNRESOLVED:
+            modules[dep].add(node.module)
         inner = open_deps | {dep}
         subtree_us = node.self_us + sum(walk(child, inner, dep) for child in node.children)
         if dep not in open_deps:
@@ -699,6 +705,7 @@ def _package_summary(
     layer_dirs: Sequence[Path],
     sizes: SizeCache,
     penalty: BytecodePenalty | None,
+    distributions: Sequence[InstalledDistribution] = (),
 ) -> PackageSummary:
     package = footprint(task_root_files, sizes)
     layers = Footprint()
@@ -718,6 +725,9 @@ def _package_summary(
             f"{(package.unzipped_bytes + layers.unzipped_bytes) / 2**20:.1f} MB, over Lambda's "
             "250 MB limit"
         )
+    sdk = runtime_provided(distributions, sizes)
+    if sdk is not None:
+        warnings.append(sdk.warning())
     if fraction < 0.5:
         warnings.append(
             "the package ships no bytecode: /var/task is read-only, so every cold start "
@@ -735,6 +745,9 @@ def _package_summary(
         bytecode_penalty_runs=penalty.runs if penalty else 0,
         layers_unzipped_bytes=layers.unzipped_bytes,
         warnings=tuple(warnings),
+        runtime_provided=sdk.distributions if sdk else (),
+        runtime_provided_unzipped_bytes=sdk.weight.unzipped_bytes if sdk else 0,
+        runtime_provided_zipped_bytes=sdk.weight.zipped_bytes if sdk else 0,
     )
 
 
@@ -780,8 +793,27 @@ def _result(
             )
         )
     costs.sort(key=lambda c: (-c.inclusive_ms, c.name))
+    runs = [
+        invariants.RunAttribution(modules, _import_ms(start.trace))
+        for start, (_, _, modules) in zip(starts, per_run, strict=True)
+    ]
+    source_path = getattr(source, "path", None)
+    built = task_root != source_path
+    own_files = (
+        {str(p) for p in function_files(source_path)}
+        if built and isinstance(source_path, Path)
+        else None
+    )
+    problems = invariants.violations(costs, runs, attribution, own_files)
     layer_dirs = list(attribution.layer_dirs)
-    package = _package_summary(task_root, attribution.task_root_files, layer_dirs, sizes, penalty)
+    package = _package_summary(
+        task_root,
+        attribution.task_root_files,
+        layer_dirs,
+        sizes,
+        penalty,
+        attribution.distributions,
+    )
     sizes.save()
     handler = getattr(source, "handler", "")
     return AnalyzeResult(
@@ -791,7 +823,7 @@ def _result(
         architecture=platform.machine(),
         function_path=str(getattr(source, "path", "")),
         task_root=str(task_root),
-        built=task_root != getattr(source, "path", None),
+        built=built,
         runs=len(starts),
         init_ms=SampleStats.of([s.init_ms for s in starts])
         if failure is None
@@ -801,6 +833,8 @@ def _result(
         imports=_merge_tree([s.trace for s in starts], attribution),
         failure=failure,
         declared=declared_function(getattr(source, "spec", None)),
+        attribution_problems=problems,
+        import_ms=SampleStats.of([run.import_ms for run in runs]) if runs else None,
     )
 
 
@@ -821,6 +855,11 @@ def declared_function(spec: FunctionSpec | None) -> DeclaredFunction | None:
         arn_layers=tuple(layer.short_name for layer in spec.arn_layers),
         notes=spec.notes,
     )
+
+
+def _import_ms(trace: importtime.ImportTrace) -> float:
+    """The import time one cold start measured: its top-level imports, as CPython timed them."""
+    return sum(root.cumulative_us for root in trace.roots if not root.cached) / 1000
 
 
 def _ref(attribution: Attribution, name: str) -> DependencyRef:

@@ -264,6 +264,11 @@ class Attribution:
             return Path(spec.origin)
         return None
 
+    def module_file(self, module: str) -> Path | None:
+        """The file ``module`` would be loaded from (a namespace portion's first file), if any."""
+        spec = self._spec(module)
+        return self._file_of(spec) if spec is not None else None
+
     def _spec(self, module: str) -> ModuleLocation | None:
         if module in self._specs:
             return self._specs[module]
@@ -295,8 +300,13 @@ class Attribution:
             return DependencyRef(dist.name, dist.kind, dist.version)
         if _is_under(file, self.task_root):
             return DependencyRef(FUNCTION, KIND_FUNCTION)
-        if any(_is_under(file, layer) for layer in self.layer_dirs):
-            return DependencyRef(FUNCTION, KIND_FUNCTION)
+        layers = [str(layer) for layer in self.layer_dirs if _is_under(file, layer)]
+        if layers:
+            # A layer is installed, never the function's, even one copied in without a
+            # dist-info: its top-level package names it (the deepest sys.path entry, as
+            # python/lib/python3.X/site-packages sits inside python/).
+            top = os.path.relpath(file, max(layers, key=len)).split(os.sep)[0]
+            return DependencyRef(top.split(".")[0], KIND_THIRD_PARTY)
         if _is_under(file, self.runtime_dir):
             return DependencyRef(RUNTIME, KIND_RUNTIME)
         if any(_is_under(file, d) for d in self._stdlib):

@@ -149,6 +149,10 @@ class PackageSummary:
     # The penalty's 95 % interval, and the cold starts of the other side it comes from.
     bytecode_penalty_ci95: tuple[float, float] | None = None
     bytecode_penalty_runs: int = 0
+    # The AWS SDK shipped although the runtime provides it ("boto3 1.35.90"), and its weight.
+    runtime_provided: tuple[str, ...] = ()
+    runtime_provided_unzipped_bytes: int = 0
+    runtime_provided_zipped_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +167,9 @@ class PackageSummary:
             "bytecode_penalty_within_noise": self.bytecode_penalty_within_noise,
             "layers_unzipped_bytes": self.layers_unzipped_bytes,
             "warnings": list(self.warnings),
+            "runtime_provided": list(self.runtime_provided),
+            "runtime_provided_unzipped_bytes": self.runtime_provided_unzipped_bytes,
+            "runtime_provided_zipped_bytes": self.runtime_provided_zipped_bytes,
         }
 
     @classmethod
@@ -181,6 +188,9 @@ class PackageSummary:
             warnings=tuple(data.get("warnings", ())),
             bytecode_penalty_ci95=(float(interval[0]), float(interval[1])) if interval else None,
             bytecode_penalty_runs=int(data.get("bytecode_penalty_runs", 0)),
+            runtime_provided=tuple(data.get("runtime_provided", ())),
+            runtime_provided_unzipped_bytes=int(data.get("runtime_provided_unzipped_bytes", 0)),
+            runtime_provided_zipped_bytes=int(data.get("runtime_provided_zipped_bytes", 0)),
         )
 
 
@@ -427,6 +437,10 @@ class AnalyzeResult:
     function_lines_tracer: str = ""  # "sys.monitoring" or "sys.settrace"; "" when not traced
     function_lines_note: str | None = None  # why there are none, when the trace failed
     first_invocation: FirstInvocation | None = None  # --event
+    # Invariants the attribution broke (see invariants.py): coldprof's bug, never the function's.
+    attribution_problems: tuple[str, ...] = ()
+    # Per run, what all the imports took (-X importtime's top-level rows): what self ms divide up.
+    import_ms: SampleStats | None = None
     schema_version: int = SCHEMA_VERSION
     declared: DeclaredFunction | None = None  # from the project's template, when there is one
     # --runs auto: what ended the measuring (the interval's precision, or --max-runs).
@@ -461,6 +475,8 @@ class AnalyzeResult:
             "function_lines_note": self.function_lines_note,
             "first_invocation": self.first_invocation.to_dict() if self.first_invocation else None,
             "runs_stopped_by": self.runs_stopped_by,
+            "attribution_problems": list(self.attribution_problems),
+            "import_ms": self.import_ms.to_dict() if self.import_ms else None,
         }
         if self.declared is not None:
             data["declared"] = self.declared.to_dict()
@@ -493,6 +509,8 @@ class AnalyzeResult:
             "function_lines_note",
             "first_invocation",
             "runs_stopped_by",
+            "attribution_problems",
+            "import_ms",
         }
         failure = data.get("failure")
         declared = data.get("declared")
@@ -513,6 +531,8 @@ class AnalyzeResult:
             failure=InitFailure.from_dict(failure) if failure else None,
             discarded_runs=int(data.get("discarded_runs", 0)),
             discarded_reason=data.get("discarded_reason"),
+            attribution_problems=tuple(data.get("attribution_problems", ())),
+            import_ms=SampleStats.from_dict(data["import_ms"]) if data.get("import_ms") else None,
             extras={k: v for k, v in data.items() if k not in known},
             function_lines=tuple(FunctionLine.from_dict(x) for x in data.get("function_lines", ())),
             function_lines_tracer=str(data.get("function_lines_tracer", "")),

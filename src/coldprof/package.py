@@ -44,7 +44,8 @@ def cache_root() -> Path:
     """Where builds and the runtime dir are cached: $COLDPROF_CACHE_DIR, else the XDG cache."""
     explicit = os.environ.get("COLDPROF_CACHE_DIR")
     if explicit:
-        return Path(explicit)
+        # Absolute: the runtime dir's path goes to children that run in another directory.
+        return Path(explicit).absolute()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "coldprof"
 
@@ -379,7 +380,8 @@ class BuildTarget:
         return f"py{self.python_version}-{self.platform or 'local'}"
 
 
-def _function_files(path: Path) -> Iterator[Path]:
+def function_files(path: Path) -> Iterator[Path]:
+    """The function's own files, relative to its directory (what a build lays over pip's)."""
     # Links are followed, as zip -r follows them: function_tree refused loops and, unless asked,
     # links that leave the folder.
     for root, dirs, files in os.walk(path, followlinks=True):
@@ -422,7 +424,7 @@ def build_package(
         mark_cache_entry(base)
         if not manifest.is_file():
             remove_path(manifest)
-        wanted = [str(relative) for relative in _function_files(source.path)]
+        wanted = [str(relative) for relative in function_files(source.path)]
         previous = manifest.read_text().splitlines() if manifest.exists() else []
         for line in set(previous) - set(wanted):
             with contextlib.suppress(FileNotFoundError):

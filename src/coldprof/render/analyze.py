@@ -154,6 +154,10 @@ def headline(result: AnalyzeResult) -> list[str]:
         f"bytecode {'shipped' if p.has_bytecode else 'NOT shipped'} ({penalty})"
     )
     lines.extend(f"warning: {w}" for w in p.warnings)
+    lines.extend(
+        f"coldprof bug: attribution inconsistent: {problem}"
+        for problem in result.attribution_problems
+    )
     return lines
 
 
