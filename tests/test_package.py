@@ -395,3 +395,17 @@ def test_the_cache_drops_what_has_not_been_used_for_a_month(tmp_path: Path) -> N
     assert prune_cache(cache, now=now + 3600) == []
     assert busy.is_dir()
     assert prune_cache(cache, now=now + 86400 + 1) == [busy]
+
+
+def test_a_relative_cache_dir_works_from_any_directory(tmp_path: Path) -> None:
+    """The runtime dir's path goes to the cold starts, which run in the task root: a relative
+    COLDPROF_CACHE_DIR gave 'No module named awslambdaric', blamed on the function."""
+    from conftest import SAMPLES
+
+    env = {**os.environ, "COLDPROF_CACHE_DIR": "relative-cache"}
+    args = ("analyze", str(SAMPLES / "minimal"), "--runs", "1", "--bytecode-runs", "0")
+    done = subprocess.run(
+        coldprof_cmd(*args), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "relative-cache" / "runtime").is_dir()
