@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLES := minimal boto3_client heavy_deps lazy_deps
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-python corpus lint bench clean bytecode
+.PHONY: demo test test-python corpus lint bench calibrate clean bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,12 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test bytecode
 	$(BIN)/python benchmarks/run.py --output reports/benchmarks.md
+
+# Rebuild the published Lambda functions (reports/calibration.md lists them), analyze each here
+# and refit the Lambda init estimate: writes src/coldprof/data/lambda_model.json and the report.
+# Downloads about 400 MB of wheels the first time (into .cache/wheels).
+calibrate: $(VENV)/.installed bytecode
+	$(BIN)/python benchmarks/calibrate.py
 
 clean:
 	rm -rf $(VENV) .venv-python3.* .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import function_lines, importtime, invariants, stats
+from . import estimate, function_lines, importtime, invariants, speedref, stats
 from .distributions import (
     FUNCTION,
     KIND_FUNCTION,
@@ -66,6 +66,7 @@ from .package import (
     task_root_for,
     writable_cache,
 )
+from .procstat import ProcessSample
 from .progress import NoProgress, Progress
 from .runtime_provided import runtime_provided
 
@@ -115,6 +116,9 @@ class AnalyzeRequest:
     auto_runs: bool = False
     max_runs: int = 30
     build_variant: str = ""  # see package.build_package
+    # Where the function will run on Lambda, for the estimate of its Init Duration there.
+    lambda_architecture: str = "x86_64"
+    package_type: str = "zip"
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ class ColdStart:
     trace: importtime.ImportTrace
     disk_read_bytes: int | None = None  # None: not observable here
     events: EventTimes | None = None
+    process: ProcessSample | None = None  # CPU time, reads, libraries at the end of init
 
 
 def _function_output(environment: ExecutionEnvironment) -> str:
@@ -197,7 +202,8 @@ def cold_start(
             message=outcome.describe,
             output=_function_output(environment),
         )
-    return ColdStart(outcome.init_ms, trace, outcome.disk_read_bytes, events), failure
+    start = ColdStart(outcome.init_ms, trace, outcome.disk_read_bytes, events, outcome.process)
+    return start, failure
 
 
 def _warms_cache(start: ColdStart, kept: int, discarded: int, warmup: int) -> bool:
@@ -306,11 +312,15 @@ class Side:
         # The first --event runs right after each timed init, until the handler fails on it.
         self.first_event = prepared.payloads[0] if prepared.payloads else None
         self.event_error: str | None = None
+        # The speed reference runs between cold starts, so it sees the same machine load they do.
+        self.references: list[float | None] = []
 
     def measure_one(self) -> ColdStart:
         """One counted cold start; runs that only warmed the page cache are run again."""
         while True:
             start, failure = cold_start(self.prepared.spec, self.first_event)
+            python = self.prepared.spec.python
+            self.references.extend(speedref.measure(python) for _ in range(speedref.PER_COLD_START))
             if failure is not None:
                 from .layers import missing_layer_hint
 
@@ -367,6 +377,7 @@ def run_count_done(
 def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> AnalyzeResult:
     """Run ``request.runs`` cold starts after a warm-up and attribute their import time."""
     progress = progress or NoProgress()
+    estimate.check_target(request.lambda_architecture, request.package_type)
     prepared = prepare(request, progress)
     total = request.max_runs if request.auto_runs else request.runs
     progress.start(f"cold starts of {prepared.source.handler}", total)
@@ -404,6 +415,15 @@ def conclude(
         discarded_runs=len(side.discarded),
         discarded_reason=_discard_reason(side.discarded, starts),
         runs_stopped_by=stopped_by,
+    )
+    result = estimate.attach(
+        result,
+        [s.process for s in starts],
+        [sum(1 for row in s.trace.rows if not row.cached) for s in starts],
+        side.references,
+        request.lambda_architecture,
+        request.package_type,
+        request.cache_dir or cache_root(),
     )
     attribution = prepared.attribution
     if request.events:

@@ -335,6 +335,12 @@ def analyze(
             "available) to this speedscope file.",
         ),
     ] = None,
+    architecture: Annotated[
+        str, typer.Option(help="x86_64 or arm64: Lambda's, for the estimate of its init.")
+    ] = "x86_64",
+    package_type: Annotated[
+        str, typer.Option(help="zip or image: how it ships to Lambda, for the estimate.")
+    ] = "zip",
 ) -> None:
     """Measure what each dependency costs the handler's cold start, in fresh interpreters."""
     from .analyze import AnalyzeRequest
@@ -363,6 +369,8 @@ def analyze(
             follow_symlinks=follow_symlinks,
             lines=not no_lines,
             line_dependencies=tuple(lines or ()),
+            lambda_architecture=architecture,
+            package_type=package_type,
         )
         if no_lines and lines:
             raise UsageError("--lines NAME and --no-lines contradict each other")
@@ -493,7 +501,7 @@ def report_event_failures(result: Any) -> None:
 
 
 # Registers the other commands on `app`; each keeps its heavy imports inside its body.
-from .commands import audit, emulator, logs, remote, report  # noqa: E402, F401, I001
+from .commands import audit, calibrate, emulator, logs, remote, report  # noqa: E402, F401, I001
 
 
 class Stopped(BaseException):

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from . import procstat
+from .procstat import ProcessSample
 from .reaper import become_subreaper, kill_environment, spawn
 from .runtime_api import Invocation, InvocationOutcome, RuntimeApi
 
@@ -495,6 +497,9 @@ class InitOutcome:
     # Bytes the runtime read from storage rather than the page cache during init (Linux task
     # I/O accounting); None where that cannot be seen.
     disk_read_bytes: int | None = None
+    # The runtime's CPU time, reads and shared libraries at the end of init (the features of
+    # the Lambda estimate); None where not measured.
+    process: ProcessSample | None = None
 
     @property
     def describe(self) -> str:
@@ -640,6 +645,7 @@ class ExecutionEnvironment:
                 (api.first_next_at - self.spawned_at) * 1000,
                 "ok",
                 disk_read_bytes=_disk_read_bytes(self.proc.pid),
+                process=procstat.sample(self.proc.pid, (self.spec.task_root, *self.spec.layers)),
             )
         elapsed = (time.perf_counter() - self.spawned_at) * 1000
         if api.init_error is not None:

@@ -347,6 +347,9 @@ class FunctionResult:
     recommended_memory_mb: int | None = None
     recommendation: str | None = None
     error: str | None = None
+    # --local: the Init Duration coldprof estimates for Lambda (estimate.LambdaEstimate as a
+    # dict), beside the emulator's, which is this machine's.
+    lambda_estimate: Mapping[str, Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -379,6 +382,7 @@ class FunctionResult:
             "recommended_memory_mb": self.recommended_memory_mb,
             "recommendation": self.recommendation,
             "error": self.error,
+            "lambda_estimate": dict(self.lambda_estimate) if self.lambda_estimate else None,
         }
 
     @classmethod
@@ -405,6 +409,7 @@ class FunctionResult:
             recommended_memory_mb=int(recommended) if recommended is not None else None,
             recommendation=data.get("recommendation"),
             error=data.get("error"),
+            lambda_estimate=data.get("lambda_estimate") or None,
         )
 
 

@@ -149,6 +149,10 @@ def remote(
         progress = make_progress(fmt or OutputFormat.table, output)
         try:
             result = run_remote(request, progress, confirm=lambda e: _confirm(e, yes))
+            if local:
+                from ..remote_estimate import with_estimates
+
+                result = with_estimates(result, request, progress)
         finally:
             progress.finish()
         emit(result, fmt, output)

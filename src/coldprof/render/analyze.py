@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..estimate import estimate_of
 from ..models import ADVISOR_KEY, AnalyzeResult, DeclaredFunction, FunctionLine
 from .units import ms, shorten, shown_path, size
 
@@ -133,6 +134,9 @@ def headline(result: AnalyzeResult) -> list[str]:
             f"init ms: median {ms(i.median)} (95% interval {interval(i.ci95)})  p90 {ms(i.p90)}  "
             f"min {ms(i.min)}  max {ms(i.max)}"
         )
+        on_lambda = estimate_of(result)
+        if on_lambda is not None:
+            lines.append(on_lambda.line())
     if result.runs_stopped_by:
         lines.append(f"--runs auto: {result.runs_stopped_by}")
     p = result.package

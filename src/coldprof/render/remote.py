@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..estimate import LambdaEstimate
 from ..remote import FunctionResult, Relation, RemoteResult, TierResult
 from .units import ms, size
 
@@ -110,6 +111,11 @@ def function_headline(function: FunctionResult) -> list[str]:
         elif function.delete_command:
             state = "temporary function NOT DELETED"
     lines.append(state)
+    if function.lambda_estimate:
+        lines.append(
+            "the emulator's Init Duration is this machine's; "
+            + LambdaEstimate.from_dict(function.lambda_estimate).line()
+        )
     if function.error:
         lines.append(f"error: {function.error}")
     return lines
