@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLES := minimal boto3_client heavy_deps lazy_deps
 PYTEST_ARGS ?=
+# The demo sweep's emulator keeps its logs here, apart from any other emulator's.
+DEMO_LOGS := $(VENV)/demo-emulator-logs
 
 .PHONY: demo test test-python corpus lint bench calibrate clean bytecode
 
@@ -41,8 +43,8 @@ demo: $(VENV)/.installed bytecode
 	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.html -q
 	$(BIN)/coldprof report reports/analyze-heavy_deps.json --output reports/analyze-heavy_deps.speedscope.json -q
 	@echo "== coldprof remote sample_functions/* --local (the sweep on the local emulator)"
-	@date -u +%s > $(VENV)/.demo-sweep-start
-	$(BIN)/coldprof remote $(addprefix sample_functions/,$(SAMPLES)) --local --memory 128,512,1769 --samples 3 --yes \
+	@rm -rf $(DEMO_LOGS)
+	COLDPROF_EMULATOR_LOGS=$(DEMO_LOGS) $(BIN)/coldprof remote $(addprefix sample_functions/,$(SAMPLES)) --local --memory 128,512,1769 --samples 3 --yes \
 		--output reports/remote-local.json
 	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.txt -q
 	$(BIN)/coldprof report reports/remote-local.json --output reports/remote-local.md -q
@@ -54,7 +56,7 @@ demo: $(VENV)/.installed bytecode
 	$(BIN)/coldprof report reports/audit-lazy_deps-vs-heavy_deps.json --output reports/audit-lazy_deps-vs-heavy_deps.txt -q
 	$(BIN)/coldprof report reports/audit-lazy_deps-vs-heavy_deps.json --output reports/audit-lazy_deps-vs-heavy_deps.md -q
 	@echo "== coldprof logs --local (the sweep's invocations, read back from the logs the emulator kept)"
-	$(BIN)/coldprof logs --local --start $$(cat $(VENV)/.demo-sweep-start) \
+	COLDPROF_EMULATOR_LOGS=$(DEMO_LOGS) $(BIN)/coldprof logs --local \
 		--output reports/logs-local.json
 	$(BIN)/coldprof report reports/logs-local.json --output reports/logs-local.txt -q
 	$(BIN)/coldprof report reports/logs-local.json --output reports/logs-local.html -q

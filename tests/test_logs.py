@@ -345,3 +345,26 @@ def test_version_comes_from_the_stream_name() -> None:
     assert version_of_stream("2026/11/29/[$LATEST]0123abcd") == "$LATEST"
     assert version_of_stream("2026/11/29/[12]0123abcd") == "12"
     assert version_of_stream("custom-stream") == "?"
+
+
+def test_an_emulator_keeps_its_logs_where_coldprof_emulator_logs_says(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So a demo or a CI job reads back only its own sweep's logs."""
+    kept = tmp_path / "kept-logs"
+    monkeypatch.setenv("COLDPROF_EMULATOR_LOGS", str(kept))
+    with LocalLambda(update_seconds=0.0) as url:
+        lam = boto3.client("lambda", endpoint_url=url, region_name="us-east-1")
+        lam.create_function(
+            FunctionName="apart",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": _function_zip()},
+        )
+        lam.get_waiter("function_active_v2").wait(
+            FunctionName="apart", WaiterConfig={"Delay": 0.05, "MaxAttempts": 200}
+        )
+        lam.invoke(FunctionName="apart")
+    written = "".join(p.read_text() for p in kept.glob("*.jsonl"))
+    assert '"group": "/aws/lambda/apart"' in written and "REPORT RequestId" in written

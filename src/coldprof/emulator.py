@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import ipaddress
 import json
+import os
 import re
 import socket
 import sys
@@ -287,9 +288,14 @@ def _log_time() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+LOG_DIR_ENV = "COLDPROF_EMULATOR_LOGS"
+
+
 def default_log_dir(cache: Path) -> Path:
-    """Where emulators keep the log groups of their functions, for `coldprof logs --local`."""
-    return cache / "emulator" / "logs"
+    """Where emulators keep the log groups of their functions, for `coldprof logs --local`:
+    $COLDPROF_EMULATOR_LOGS (a demo or a CI job keeping its own apart), else the cache."""
+    explicit = os.environ.get(LOG_DIR_ENV)
+    return Path(explicit).absolute() if explicit else cache / "emulator" / "logs"
 
 
 def check_host(host: str, allow_remote: bool) -> None:
