@@ -74,5 +74,3 @@ def test_readme_links_work_off_github() -> None:
 
 def test_license_file_is_mit() -> None:
     assert (REPO / "LICENSE").read_text().startswith("MIT License")
-
-
