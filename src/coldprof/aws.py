@@ -81,7 +81,15 @@ class Connection:
     def from_options(
         cls, region: str | None, profile: str | None, endpoint_url: str | None
     ) -> Connection:
-        """Fill the endpoint from AWS_ENDPOINT_URL_LAMBDA or AWS_ENDPOINT_URL when not given."""
+        """Fill what was not given as the AWS CLI and SDKs do.
+
+        The endpoint from AWS_ENDPOINT_URL_LAMBDA or AWS_ENDPOINT_URL; the region from AWS_REGION
+        (which botocore ignores, though Lambda itself and most SDKs set and read it), then
+        AWS_DEFAULT_REGION. The profile's region comes after these, from boto3.
+        """
+        region = (
+            region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+        )
         url = (
             endpoint_url
             or os.environ.get("AWS_ENDPOINT_URL_LAMBDA")
@@ -249,10 +257,12 @@ class LambdaApi:
                 }
             session = boto3.session.Session(
                 profile_name=self.connection.profile,
-                region_name=self.connection.region
-                or ("us-east-1" if self.connection.is_local else None),
+                region_name=self.connection.region,
                 **credentials,
             )
+            # An emulator needs some region to sign for, but LocalStack keeps functions per
+            # region: the profile's region wins over this last resort.
+            region = session.region_name or ("us-east-1" if self.connection.is_local else None)
             config = botocore.config.Config(
                 # An invoke can run for up to the function's 15-minute timeout.
                 read_timeout=960,
@@ -265,9 +275,14 @@ class LambdaApi:
             endpoint = self.connection.endpoint_url if service == "lambda" else None
             if service == "logs":
                 endpoint = os.environ.get("AWS_ENDPOINT_URL_LOGS") or self.connection.endpoint_url
-            return session.client(service, endpoint_url=endpoint, config=config)
+            return session.client(
+                service, region_name=region, endpoint_url=endpoint, config=config
+            )
         except botocore.exceptions.ProfileNotFound as e:
-            raise UsageError(f"--profile {self.connection.profile}: no such AWS profile") from e
+            raise UsageError(
+                f"{self._profile_source()}: no such AWS profile",
+                hint="list the profiles with `aws configure list-profiles`",
+            ) from e
         except botocore.exceptions.NoRegionError as e:
             raise UsageError(
                 "no AWS region configured",
@@ -275,6 +290,13 @@ class LambdaApi:
             ) from e
         except botocore.exceptions.BotoCoreError as e:
             raise AwsError(f"could not create the {service} client: {e}") from e
+
+    def _profile_source(self) -> str:
+        """How the user named the profile: `--profile X`, or `AWS_PROFILE=X` from the shell."""
+        if self.connection.profile:
+            return f"--profile {self.connection.profile}"
+        name = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+        return f"AWS_PROFILE={name}"
 
     # -- error handling ------------------------------------------------------------------------
     def _call(
