@@ -30,6 +30,14 @@ class _ErrorBoundary(TyperGroup):
     """The one error boundary of every command: coldprof's errors become their line and exit
     code; anything unexpected is coldprof's own bug, exit 4, never 1 (findings) nor 3."""
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        from .cli_params import conventional
+
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            return None
+        return conventional(command, COMMAND_FORMATS.get(cmd_name))
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -48,6 +56,12 @@ class _ErrorBoundary(TyperGroup):
             raise typer.Exit(EXIT_INTERNAL) from e
 
 
+# What each command's --format offers: only what it can write (a test checks each against the
+# renderers). A command not listed offers every format.
+COMMAND_FORMATS: dict[str, tuple[str, ...]] = {
+    "remote": ("table", "json", "markdown", "html"),
+}
+
 app = typer.Typer(
     cls=_ErrorBoundary,
     name="coldprof",
@@ -56,6 +70,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    # -h as well as --help; help as wide as the terminal (COLUMNS, else 80), not capped at 80.
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 10_000},
 )
 
 
