@@ -455,41 +455,23 @@ def _update_file(source: Path, destination: Path) -> None:
 def _pip_install(
     requirements: Path, base: Path, target: BuildTarget, log: list[str] | None
 ) -> None:
+    from .installer import find_installer
+
+    installer = find_installer()
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=base.parent))
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",  # not --quiet: it would drop pip's explanation of a conflict
-        "--target",
-        str(staging),
-        "-r",
-        str(requirements),
-    ]
-    if target.platform:
-        cmd += [
-            "--platform",
-            target.platform,
-            "--only-binary=:all:",
-            "--implementation",
-            "cp",
-            "--python-version",
-            target.python_version,
-        ]
+    cmd = installer.install(staging, requirements, target.platform, target.python_version)
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     except (OSError, subprocess.TimeoutExpired) as e:
         shutil.rmtree(staging, ignore_errors=True)
-        raise BuildError(f"pip install -r {requirements} could not run: {e}") from e
+        raise BuildError(f"{installer.name} install -r {requirements} could not run: {e}") from e
     if log is not None:
         log.append(done.stdout + done.stderr)
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         headline, explanation = pip_failure(done.stdout, done.stderr)
         raise BuildError(
-            f"pip install -r {requirements} failed: {headline}",
+            f"{installer.name} install -r {requirements} failed: {headline}",
             hint="fix requirements.txt, or vendor the dependencies and pass --no-build",
             details="\n".join(["---- pip's explanation ----", *explanation, "-" * 27])
             if explanation
