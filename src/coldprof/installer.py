@@ -46,7 +46,7 @@ class Installer:
             cmd = [*self.command, "install", "--python", sys.executable, "--target", str(target)]
             cmd += ["-r", str(requirements)]
             if platform:
-                # uv names platforms the other way round: manylinux2014_x86_64 → x86_64-manylinux2014
+                # uv spells platforms the other way round: x86_64-manylinux2014
                 tag, _, machine = platform.partition("_")
                 cmd += ["--python-platform", f"{machine}-{tag}", "--only-binary", ":all:"]
                 cmd += ["--python-version", str(python_version)]
