@@ -221,7 +221,7 @@ def test_cold_starts_that_read_from_disk_are_run_again(
     assert result.runs == 2
     assert result.discarded_runs == discarded
     assert int(counter.read_text()) == 2 + discarded  # every cold start that ran
-    assert result.discarded_reason is not None and "MB from disk" in result.discarded_reason
+    assert result.discarded_reason is not None and "MiB from disk" in result.discarded_reason
     # Past three, the runs are counted, and the report says they read from disk.
     assert ("2 counted cold starts read from disk too" in result.discarded_reason) == (evict > 5)
     assert AnalyzeResult.from_dict(result.to_dict()).discarded_runs == discarded

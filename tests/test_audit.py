@@ -54,7 +54,7 @@ def test_package_budget_is_zipped_megabytes_and_names_the_largest() -> None:
     big = dependency("bigdep", [1.0] * 5, zipped=30 * 2**20, unzipped=90 * 2**20)
     audited = audit(result([big], INIT), Budgets(max_package_mb=25))
     assert rules(audited) == [("max-package-mb", "package")]
-    assert "bigdep 30.0 MB" in audited.findings[0].message
+    assert "bigdep 30.0 MiB" in audited.findings[0].message
     assert audit(result([big], INIT), Budgets(max_package_mb=31)).ok
 
 
@@ -77,7 +77,7 @@ def test_a_regression_names_the_culprit_with_self_inclusive_and_bytes() -> None:
     assert ("init-regression", "init") in rules(audited)
     finding = next(f for f in audited.findings if f.subject == "slowdep")
     assert finding.baseline == 20.0 and finding.measured == 80.0
-    for words in ("self 20.0 ms → 80.0 ms", "+60.0 ms", "inclusive 20.0 ms → 95.0 ms", "+2.0 MB"):
+    for words in ("self 20.0 ms → 80.0 ms", "+60.0 ms", "inclusive 20.0 ms → 95.0 ms", "+2.0 MiB"):
         assert words in finding.message, finding.message
     assert "version 1.0 → 2.0" in finding.message
     init = next(f for f in audited.findings if f.rule == "init-regression")

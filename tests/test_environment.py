@@ -1,4 +1,5 @@
-"""One execution environment: the real awslambdaric against coldprof's Runtime API."""
+"""One execution environment against coldprof's Runtime API: the real awslambdaric, and
+coldprof's stand-in (what runs where awslambdaric cannot install) passing the same tests."""
 
 from __future__ import annotations
 
@@ -9,18 +10,28 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.environment import EnvironmentSpec, ExecutionEnvironment, InvokeOutcome
+from coldprof.environment import (
+    AWSLAMBDARIC,
+    STANDIN,
+    EnvironmentSpec,
+    ExecutionEnvironment,
+    InvokeOutcome,
+)
 from coldprof.package import runtime_dir
 from coldprof.runtime_api import Invocation, RuntimeApi
 from conftest import busy_module
 
 
-@pytest.fixture
-def spec_for(tmp_path: Path):
+@pytest.fixture(params=[AWSLAMBDARIC, STANDIN])
+def spec_for(tmp_path: Path, request: pytest.FixtureRequest):
     def make(source: str, **options) -> EnvironmentSpec:
         (tmp_path / "app.py").write_text(source)
         return EnvironmentSpec(
-            handler="app.handler", task_root=tmp_path, runtime_dir=runtime_dir(), **options
+            handler="app.handler",
+            task_root=tmp_path,
+            runtime_dir=runtime_dir(),
+            runtime_client=request.param,
+            **options,
         )
 
     return make

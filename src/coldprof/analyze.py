@@ -37,7 +37,9 @@ from .environment import (
     EnvironmentSpec,
     ExecutionEnvironment,
     InitOutcome,
+    default_runtime_client,
     layer_paths,
+    runtime_client_label,
 )
 from .errors import EnvironmentFailure, FunctionInitError, UsageError
 from .function_output import readable
@@ -219,7 +221,7 @@ def _discard_reason(discarded: Sequence[ColdStart], kept: Sequence[ColdStart]) -
     read = [s.disk_read_bytes for s in discarded if s.disk_read_bytes is not None]
     if not read:
         return "a warm-up: whether a cold start read from disk cannot be seen here"
-    reason = f"read up to {max(read) / 2**20:.1f} MB from disk rather than the page cache"
+    reason = f"read up to {max(read) / 2**20:.1f} MiB from disk rather than the page cache"
     still = sum(1 for s in kept if (s.disk_read_bytes or 0) > COLD_CACHE_BYTES)
     if still:
         reason += (
@@ -736,14 +738,14 @@ def _package_summary(
     warnings = []
     if package.zipped_bytes > ZIPPED_LIMIT:
         warnings.append(
-            f"zipped package is {package.zipped_bytes / 2**20:.1f} MB, over Lambda's 50 MB "
+            f"zipped package is {package.zipped_bytes / 2**20:.1f} MiB, over Lambda's 50 MiB "
             "direct-upload limit (upload through S3, or trim it)"
         )
     if package.unzipped_bytes + layers.unzipped_bytes > UNZIPPED_LIMIT:
         warnings.append(
             f"unzipped package with layers is "
-            f"{(package.unzipped_bytes + layers.unzipped_bytes) / 2**20:.1f} MB, over Lambda's "
-            "250 MB limit"
+            f"{(package.unzipped_bytes + layers.unzipped_bytes) / 2**20:.1f} MiB, over Lambda's "
+            "250 MiB limit"
         )
     sdk = runtime_provided(distributions, sizes)
     if sdk is not None:
@@ -855,6 +857,7 @@ def _result(
         declared=declared_function(getattr(source, "spec", None)),
         attribution_problems=problems,
         import_ms=SampleStats.of([run.import_ms for run in runs]) if runs else None,
+        runtime_client=runtime_client_label(default_runtime_client()),
     )
 
 

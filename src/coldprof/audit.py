@@ -755,7 +755,7 @@ def _budget_findings(result: AnalyzeResult, budgets: Budgets) -> list[Finding]:
                 "package",
                 f"the package is {_mb(package.zipped_bytes)} zipped "
                 f"({_mb(package.unzipped_bytes)} unzipped), over the "
-                f"{budgets.max_package_mb:g} MB budget"
+                f"{budgets.max_package_mb:g} MiB budget"
                 + (f"; the largest: {biggest} zipped" if biggest else ""),
                 round(package.zipped_bytes / MB, 3),
                 budgets.max_package_mb,

@@ -329,6 +329,55 @@ runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
 )
 
 
+# -- which runtime client runs the function ------------------------------------------------------
+RUNTIME_CLIENT_ENV = "COLDPROF_RUNTIME_CLIENT"
+AWSLAMBDARIC = "awslambdaric"
+STANDIN = "standin"
+STANDIN_LABEL = "coldprof's stand-in"
+_STANDIN_PATH = Path(__file__).with_name("runtime_standin.py")
+_START_AWSLAMBDARIC = 'runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)'
+
+
+def default_runtime_client() -> str:
+    """awslambdaric where it is installed (Linux), else coldprof's stand-in; COLDPROF_RUNTIME_CLIENT
+    (`standin` or `awslambdaric`) chooses, so Linux can test the stand-in too."""
+    chosen = os.environ.get(RUNTIME_CLIENT_ENV, "").strip().lower()
+    if chosen in (STANDIN, AWSLAMBDARIC):
+        return chosen
+    import importlib.util
+
+    return AWSLAMBDARIC if importlib.util.find_spec("awslambdaric") is not None else STANDIN
+
+
+def runtime_client_label(client: str) -> str:
+    return STANDIN_LABEL if client == STANDIN else client
+
+
+def runtime_command(spec: EnvironmentSpec) -> list[str]:
+    """The interpreter command that starts the runtime client (under a shim, when tracing)."""
+    python = [spec.python, "-s", "-S"]
+    if spec.runtime_client == STANDIN:
+        # By path from -c, not as a script: a script's folder (coldprof's) would lead sys.path.
+        start = f"import runpy; runpy.run_path({str(_STANDIN_PATH)!r}, run_name='__main__')"
+    else:
+        start = _START_AWSLAMBDARIC
+    if spec.lines_config is not None:
+        child = _RUN_CHILD_SCRIPT
+        if spec.runtime_client == STANDIN:  # the tracer ends by starting awslambdaric: not here
+            child = child.replace(
+                "_file.read()",
+                f"_file.read().replace({_START_AWSLAMBDARIC.encode()!r}, {start.encode()!r})",
+            )
+        return [*python, "-c", child, str(LINE_TRACER), spec.handler]
+    if spec.trace_file is not None:
+        return [*python, "-c", _TRACE_SHIM.replace(_START_AWSLAMBDARIC, start), spec.handler]
+    if spec.importtime:
+        return [*python, "-c", _IMPORTTIME_SHIM.replace(_START_AWSLAMBDARIC, start), spec.handler]
+    if spec.runtime_client == STANDIN:
+        return [*python, "-c", start, spec.handler]
+    return [*python, "-m", "awslambdaric", spec.handler]
+
+
 class ResourceLimits(Protocol):
     """CPU and memory limits applied to one environment's process (the emulator's cgroups)."""
 
@@ -361,6 +410,7 @@ class EnvironmentSpec:
     wrapper: tuple[str, ...] = ()  # a command the runtime runs under, e.g. py-spy record --
     trace_file: Path | None = None  # the advisor's usage trace (USAGE_TRACER) goes here
     lines_config: Path | None = None  # the line tracer's files and output (child/line_tracer.py)
+    runtime_client: str = field(default_factory=default_runtime_client)
 
     @property
     def function_arn(self) -> str:
@@ -588,16 +638,7 @@ class ExecutionEnvironment:
         env = build_env(self.spec, self.api.address, Path(self._scratch.name))
         self._marker = f"AWS_LAMBDA_RUNTIME_API={env['AWS_LAMBDA_RUNTIME_API']}"
         become_subreaper()
-        if self.spec.lines_config is not None:
-            cmd = [self.spec.python, "-s", "-S", "-c", _RUN_CHILD_SCRIPT, str(LINE_TRACER)]
-            cmd.append(self.spec.handler)
-        elif self.spec.trace_file is not None:
-            cmd = [self.spec.python, "-s", "-S", "-c", _TRACE_SHIM, self.spec.handler]
-        elif self.spec.importtime:
-            cmd = [self.spec.python, "-s", "-S", "-c", _IMPORTTIME_SHIM, self.spec.handler]
-        else:
-            cmd = [self.spec.python, "-s", "-S", "-m", "awslambdaric", self.spec.handler]
-        cmd = [*self.spec.wrapper, *cmd]
+        cmd = [*self.spec.wrapper, *runtime_command(self.spec)]
         try:
             self.proc, self.spawned_at = spawn(
                 cmd,

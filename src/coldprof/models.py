@@ -445,6 +445,8 @@ class AnalyzeResult:
     declared: DeclaredFunction | None = None  # from the project's template, when there is one
     # --runs auto: what ended the measuring (the interval's precision, or --max-runs).
     runs_stopped_by: str | None = None
+    # What ran the handler: "awslambdaric", or "coldprof's stand-in" where it cannot install.
+    runtime_client: str = "awslambdaric"
 
     kind = "analyze"
 
@@ -477,6 +479,7 @@ class AnalyzeResult:
             "runs_stopped_by": self.runs_stopped_by,
             "attribution_problems": list(self.attribution_problems),
             "import_ms": self.import_ms.to_dict() if self.import_ms else None,
+            "runtime_client": self.runtime_client,
         }
         if self.declared is not None:
             data["declared"] = self.declared.to_dict()
@@ -511,6 +514,7 @@ class AnalyzeResult:
             "runs_stopped_by",
             "attribution_problems",
             "import_ms",
+            "runtime_client",
         }
         failure = data.get("failure")
         declared = data.get("declared")
@@ -541,4 +545,5 @@ class AnalyzeResult:
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
             declared=DeclaredFunction.from_dict(declared) if declared else None,
             runs_stopped_by=data.get("runs_stopped_by"),
+            runtime_client=str(data.get("runtime_client", "awslambdaric")),
         )

@@ -591,7 +591,12 @@ def runtime_dir(cache: Path | None = None) -> Path:
     """
     found = _runtime_metadata()
     installed = {normalize_name(name) for _, name, _ in found}
-    missing = [n for n in RUNTIME_DISTRIBUTIONS if normalize_name(n) not in installed]
+    from .environment import AWSLAMBDARIC, default_runtime_client
+
+    # Without awslambdaric (it installs on Linux only) coldprof's stand-in runs the function.
+    client = default_runtime_client()
+    needed = [n for n in RUNTIME_DISTRIBUTIONS if n != AWSLAMBDARIC or client == AWSLAMBDARIC]
+    missing = [n for n in needed if normalize_name(n) not in installed]
     if missing:
         raise BuildError(
             f"the runtime packages {', '.join(missing)} are not installed beside coldprof"

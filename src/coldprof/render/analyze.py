@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..estimate import estimate_of
-from ..models import ADVISOR_KEY, AnalyzeResult, DeclaredFunction, FunctionLine
-from .units import ms, shorten, shown_path, size
+from ..models import ADVISOR_KEY, AnalyzeResult, DeclaredFunction, DependencyCost, FunctionLine
+from .units import ms, plural, shorten, shown_path, size
 
 if TYPE_CHECKING:
     from ..advisor import AdvisorReport, Verification
@@ -120,12 +120,14 @@ def first_invocation_facts(result: AnalyzeResult) -> list[str]:
 
 
 def headline(result: AnalyzeResult) -> list[str]:
-    runs = f"{result.runs} cold starts"
+    runs = plural(result.runs, "cold start")
     if result.discarded_runs:
         runs += f" (+{result.discarded_runs} not counted: {result.discarded_reason})"
     lines = [f"handler {result.handler}  ·  Python {result.python}  ·  {runs}"]
     if result.declared is not None:
         lines.extend(declared_lines(result.declared))
+    if result.runtime_client != "awslambdaric":
+        lines.append(f"runtime client: {result.runtime_client} (not awslambdaric, see README)")
     if result.failure is not None:
         lines.append(f"init failed ({result.failure.status}): {result.failure.message}")
     elif result.init_ms.samples:

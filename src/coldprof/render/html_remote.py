@@ -104,7 +104,7 @@ def _charts_matplotlib(data: Mapping[str, Any]) -> str:
         ax.tick_params(labelsize=8)
     scatter = axes[2]
     sizes = [package_size(f, measure) or 0 for f in functions]
-    unit, divisor = ("MB", 2**20) if max(sizes, default=0) >= 2**20 else ("KB", 2**10)
+    unit, divisor = ("MiB", 2**20) if max(sizes, default=0) >= 2**20 else ("KiB", 2**10)
     for function in functions:
         name = str(function.get("name") or function.get("arn"))
         bytes_ = package_size(function, measure)

@@ -1,0 +1,151 @@
+"""coldprof's stand-in runtime client, where awslambdaric cannot be installed (macOS, Windows).
+
+It speaks the same Runtime API with the same init boundary: import the handler's module, then
+the first `GET /2018-06-01/runtime/invocation/next`. It runs in the function's interpreter, by
+path, where coldprof is not importable: standard library only. What it does not do as
+awslambdaric does is listed in the README ("Where awslambdaric cannot run").
+"""
+
+import http.client
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+
+_PREFIX = "/2018-06-01/runtime"
+
+
+class _Api:
+    """The Runtime API over one kept-alive HTTP connection."""
+
+    def __init__(self, address):
+        host, _, port = address.rpartition(":")
+        self._connection = http.client.HTTPConnection(host, int(port))
+
+    def request(self, method, path, body=None, headers=None):
+        self._connection.request(method, _PREFIX + path, body=body, headers=headers or {})
+        response = self._connection.getresponse()
+        return response.read(), {k.lower(): v for k, v in response.getheaders()}
+
+    def post_error(self, path, error_type, message, stack):
+        body = {"errorMessage": message, "errorType": error_type, "stackTrace": stack}
+        headers = {"Lambda-Runtime-Function-Error-Type": error_type}
+        self.request("POST", path, json.dumps(body).encode(), headers)
+
+
+class LambdaContext:
+    """The handler's context object, with the attributes Lambda's Python context has."""
+
+    def __init__(self, headers):
+        self.aws_request_id = headers.get("lambda-runtime-aws-request-id", "")
+        self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn", "")
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.identity = None
+        self.client_context = None
+        if headers.get("lambda-runtime-client-context"):
+            self.client_context = json.loads(headers["lambda-runtime-client-context"])
+        self._deadline_ms = int(headers.get("lambda-runtime-deadline-ms") or 0)
+
+    def get_remaining_time_in_millis(self):
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+
+class _RequestIdFilter(logging.Filter):
+    request_id = ""
+
+    def filter(self, record):
+        record.aws_request_id = self.request_id
+        return True
+
+
+def _set_up_logging():
+    """The managed runtime's text log lines: level, UTC time, request id, message."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+    )
+    handler.formatter.converter = time.gmtime
+    request_ids = _RequestIdFilter()
+    handler.addFilter(request_ids)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    return request_ids
+
+
+def _stack(error):
+    return [line.rstrip("\n") for line in traceback.format_tb(error.__traceback__)]
+
+
+def _load_handler(spec):
+    """(handler, None) or (None, (errorType, errorMessage, stack)) as the managed runtime says."""
+    module_name, _, function_name = spec.rpartition(".")
+    module_name = module_name.replace("/", ".")
+    try:
+        module = importlib.import_module(module_name)  # looked up now: tracing shims wrap it
+    except ImportError as e:
+        return None, (
+            "Runtime.ImportModuleError",
+            f"Unable to import module '{module_name}': {e}",
+            _stack(e),
+        )
+    except SyntaxError as e:
+        message = f"Syntax error in module '{module_name}': {e}"
+        return None, ("Runtime.UserCodeSyntaxError", message, [])
+    except Exception as e:
+        return None, (type(e).__name__, str(e), _stack(e))
+    handler = getattr(module, function_name, None)
+    if not callable(handler):
+        return None, (
+            "Runtime.HandlerNotFound",
+            f"Handler '{function_name}' missing on module '{module_name}'",
+            [],
+        )
+    return handler, None
+
+
+def main():
+    sys.stdout.reconfigure(line_buffering=True)  # the function's prints reach the log as made
+    api = _Api(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    request_ids = _set_up_logging()
+    handler, failure = _load_handler(sys.argv[1])
+    if failure is not None:
+        error_type, message, stack = failure
+        print(f"[ERROR] {error_type}: {message}", flush=True)
+        if stack:
+            print("Traceback (most recent call last):\n" + "\n".join(stack), flush=True)
+        api.post_error("/init/error", error_type, message, stack)
+        sys.exit(1)
+    while True:
+        body, headers = api.request("GET", "/invocation/next")  # the end of init, on the first
+        context = LambdaContext(headers)
+        request_ids.request_id = context.aws_request_id
+        path = f"/invocation/{context.aws_request_id}"
+        try:
+            result = handler(json.loads(body or b"null"), context)
+        except Exception as e:
+            print(f"[ERROR] {type(e).__name__}: {e}", flush=True)
+            traceback.print_exc(file=sys.stdout)
+            api.post_error(path + "/error", type(e).__name__, str(e), _stack(e))
+            continue
+        try:
+            payload = json.dumps(result).encode()
+        except (TypeError, ValueError) as e:
+            message = f"Unable to marshal response: {e}"
+            api.post_error(path + "/error", "Runtime.MarshalError", message, [])
+            continue
+        api.request("POST", path + "/response", payload)
+
+
+if __name__ == "__main__":
+    main()
