@@ -316,8 +316,8 @@ def _verification_lines(v: Verification) -> list[str]:
     lines = [
         f"verify: predicted {ms(v.predicted_ms)} ms, measured {ms(v.measured_ms)} ms{ratio} "
         f"(init median {ms(v.original_init_ms)} → {ms(v.rewritten_init_ms)} ms: the original "
-        f"and a rewritten copy, {v.runs} cold starts each, interleaved; the prediction is "
-        "from the original's import times in those same runs)",
+        f"and a rewritten copy, {plural(v.runs, 'cold start')} each, interleaved; the prediction "
+        "is from the original's import times in those same runs)",
         f"verify deferred {', '.join(v.deferred)}: {'; '.join(v.rewrites)}",
         f"verify behaviour: {v.behaviour}",
     ]

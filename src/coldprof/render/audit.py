@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..audit import AuditResult, Delta, DependencyChange, Finding
-from .units import ms, shown_path, size
+from .units import ms, plural, shown_path, size
 
 # Marks coldprof's PR comment so a CI job can find and update it instead of adding another.
 COMMENT_MARKER = "<!-- coldprof-audit -->"
@@ -50,7 +50,7 @@ def init_line(result: AuditResult) -> str:
     i = run.init_ms
     line = (
         f"init: median {ms(i.median)} ms (95% interval {interval(i.ci95)}), p90 {ms(i.p90)} ms "
-        f"over {run.runs} cold starts"
+        f"over {plural(run.runs, 'cold start')}"
     )
     if result.init is not None:
         d = result.init
@@ -71,8 +71,10 @@ def context_lines(result: AuditResult) -> list[str]:
         f"handler {run.handler}  ·  Python {run.python}  ·  {run.platform} {run.architecture}",
         init_line(result),
         f"package: {size(run.package.zipped_bytes)} zipped, "
-        f"{size(run.package.unzipped_bytes)} unzipped, {run.package.files} files",
+        f"{size(run.package.unzipped_bytes)} unzipped, {plural(run.package.files, 'file')}",
     ]
+    if run.runtime_client != "awslambdaric":
+        lines.insert(1, f"runtime client: {run.runtime_client} (not awslambdaric, see README)")
     if result.base_ref is not None and result.baseline is not None:
         commit = f" ({result.base_commit[:12]})" if result.base_commit else ""
         lines.append(
@@ -84,7 +86,7 @@ def context_lines(result: AuditResult) -> list[str]:
     elif result.baseline is not None:
         base = result.baseline
         where = f" {result.baseline_path}" if result.baseline_path else ""
-        lines.append(f"baseline{where}: Python {base.python}, {base.runs} cold starts")
+        lines.append(f"baseline{where}: Python {base.python}, {plural(base.runs, 'cold start')}")
     if result.result.runs_stopped_by:
         lines.append(f"--runs auto: {result.result.runs_stopped_by}")
     lines.append("budgets: " + budget_text(result))

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import html as page_html
-from .units import ms, size
+from .units import ms, plural, size
 
 TIER_HEADERS = (
     "memory MB",
@@ -243,8 +243,8 @@ def html(result: Any, **_options: Any) -> str:
         )
     where = "the local emulator" if data.get("local") else "AWS Lambda"
     subtitle = (
-        f"{len(functions)} function(s) on {where} · memory "
+        f"{plural(len(functions), 'function')} on {where} · memory "
         f"{', '.join(str(m) for m in settings.get('memory_mb') or ())} MB · "
-        f"{settings.get('samples', '?')} cold samples per tier"
+        f"{plural(int(settings.get('samples') or 0), 'cold sample')} per tier"
     )
     return page_html.page("coldprof remote", body, subtitle=subtitle)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..estimate import LambdaEstimate
 from ..remote import FunctionResult, Relation, RemoteResult, TierResult
-from .units import ms, size
+from .units import ms, plural, size
 
 TIER_HEADERS = (
     "memory",
@@ -179,7 +179,8 @@ def _title(result: RemoteResult) -> str:
     where = "local emulator" if result.local else "AWS"
     tiers = ", ".join(str(m) for m in result.memory_tiers)
     return (
-        f"coldprof remote ({where}) · memory {tiers} MB · {result.samples} cold start(s) per tier"
+        f"coldprof remote ({where}) · memory {tiers} MB · "
+        f"{plural(result.samples, 'cold start')} per tier"
         f" · {result.warm} warm per cold · concurrency {result.concurrency}"
     )
 
