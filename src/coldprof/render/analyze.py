@@ -24,6 +24,35 @@ DEPENDENCY_HEADERS = (
 )
 
 
+# DependencyCost.kind of the handler's own modules (distributions.KIND_FUNCTION, not imported:
+# that module pulls in package.py, which a table does not need).
+_FUNCTION_KIND = "function"
+
+
+def shown_inclusive_ms(dep: DependencyCost) -> float:
+    """The inclusive figure a table shows. The function's own modules import everything else,
+    so their inclusive time is init itself; shown as theirs it reads as "your code is slow".
+    Their row shows their own code's cost instead; the note under the table gives the rest."""
+    return dep.self_ms if dep.kind == _FUNCTION_KIND else dep.inclusive_ms
+
+
+def ordered_dependencies(result: AnalyzeResult, top: int | None) -> list[DependencyCost]:
+    """The rows a table shows: by the inclusive figure shown, the most costly first."""
+    deps = sorted(result.dependencies, key=lambda d: -shown_inclusive_ms(d))
+    return deps[:top] if top else deps
+
+
+def function_note(result: AnalyzeResult) -> str | None:
+    """What the (function) row leaves out: the init its imports start."""
+    own = next((d for d in result.dependencies if d.kind == _FUNCTION_KIND), None)
+    if own is None or own.inclusive_ms <= own.self_ms:
+        return None
+    return (
+        f"{own.name}: {ms(own.self_ms)} ms is your modules' own code; with everything they "
+        f"import it is {ms(own.inclusive_ms)} ms, which is init itself, not a dependency"
+    )
+
+
 LINES_SHOWN = 5  # a dependency's heaviest module-level lines under its row
 _LINE_CELL_WIDTH = 50
 
@@ -56,8 +85,7 @@ def interval(bounds: tuple[float, float] | None) -> str:
 
 def dependency_rows(result: AnalyzeResult, top: int | None, lines: int = 0) -> list[list[Any]]:
     """One row per dependency; with ``lines``, its heaviest module-level lines under it."""
-    deps = list(result.dependencies)
-    shown = deps[:top] if top else deps
+    shown = ordered_dependencies(result, top)
     rows: list[list[Any]] = []
     for d in shown:
         rows.append(
@@ -66,8 +94,9 @@ def dependency_rows(result: AnalyzeResult, top: int | None, lines: int = 0) -> l
                 d.kind,
                 d.version or "",
                 ms(d.self_ms),
-                ms(d.inclusive_ms),
-                interval(d.inclusive_ms_ci95),
+                ms(shown_inclusive_ms(d)),
+                # The (function) row's inclusive interval would be init's: it shows its own code.
+                interval(d.inclusive_ms_ci95) if d.kind != _FUNCTION_KIND else "",
                 d.modules,
                 size(d.unzipped_bytes) if d.unzipped_bytes else "",
                 size(d.zipped_bytes) if d.zipped_bytes else "",
@@ -210,6 +239,8 @@ def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
     if hidden > 0:
         out += f"({hidden} more; --top 0 shows all)\n"
     out += "".join(f"{line}\n" for line in lines_facts(result))
+    if note := function_note(result):
+        out += f"{note}\n"
     if result.extras.get(ADVISOR_KEY):
         out += "\n" + "\n".join(advisor_section(result, markdown=False)) + "\n"
     return out
@@ -243,6 +274,8 @@ def markdown(result: AnalyzeResult, top: int | None = None, **_options: Any) -> 
         lines += ["", markdown_table(rows, DEPENDENCY_TABLE_HEADERS, DEPENDENCY_ALIGN)]
     lines.append("")
     lines += [f"{escape_markdown(line)}\n" for line in lines_facts(result)]
+    if note := function_note(result):
+        lines += [escape_markdown(note), ""]
     if result.extras.get(ADVISOR_KEY):
         lines += [*advisor_section(result, markdown=True), ""]
     return "\n".join(lines)

@@ -7,7 +7,12 @@ from typing import Any
 from ..distributions import FUNCTION
 from ..models import ADVISOR_KEY, AnalyzeResult
 from . import html as page_html
-from .analyze import DEPENDENCY_HEADERS
+from .analyze import (
+    DEPENDENCY_HEADERS,
+    function_note,
+    ordered_dependencies,
+    shown_inclusive_ms,
+)
 from .units import ms, size
 
 
@@ -26,7 +31,7 @@ def colours_for(result: AnalyzeResult) -> dict[str, str]:
 
 def dependency_table(result: AnalyzeResult, colours: dict[str, str], top: int | None) -> str:
     deps = list(result.dependencies)
-    shown = deps[:top] if top else deps
+    shown = ordered_dependencies(result, top)
     rows: list[list[page_html.Cell | str]] = [
         [
             page_html.Cell(
@@ -35,7 +40,7 @@ def dependency_table(result: AnalyzeResult, colours: dict[str, str], top: int | 
             d.kind,
             d.version or "",
             ms(d.self_ms),
-            ms(d.inclusive_ms),
+            ms(shown_inclusive_ms(d)),
             str(d.modules),
             size(d.unzipped_bytes) if d.unzipped_bytes else "",
             size(d.zipped_bytes) if d.zipped_bytes else "",
@@ -50,6 +55,8 @@ def dependency_table(result: AnalyzeResult, colours: dict[str, str], top: int | 
     hidden = len(deps) - len(shown)
     if hidden > 0:
         out += f'<p class="muted">{hidden} more not shown.</p>'
+    if note := function_note(result):
+        out += f'<p class="muted">{page_html.escape(note)}</p>'
     return out
 
 
