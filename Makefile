@@ -18,6 +18,12 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
+# The plot extra (matplotlib), for the demo's HTML charts: without it a fresh demo's pages would
+# differ from the committed ones.
+$(VENV)/.installed-plot: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[plot]'
+	touch $@
+
 # The test extra on top.
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
@@ -31,8 +37,9 @@ bytecode: $(VENV)/.installed
 
 # The main job on the sample functions, with no AWS account: an analyze of each, a sweep on the
 # local emulator, an audit of lazy_deps against heavy_deps, and the sweep's cold starts read back
-# from the logs the emulator kept. Writes reports/.
-demo: $(VENV)/.installed bytecode
+# from the logs the emulator kept. Writes reports/, whose files name paths relative to the
+# repository (run from here) and never this machine's.
+demo: $(VENV)/.installed-plot bytecode
 	@mkdir -p reports
 	@for fn in $(SAMPLES); do \
 		echo "== coldprof analyze sample_functions/$$fn"; \

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
+
+import pytest
 
 from coldprof.render import OutputFormat, render
 from coldprof.render.units import plural, size
+from conftest import REPO
 from factories import dependency, result
 
 
@@ -54,3 +59,25 @@ def test_sizes_are_binary_units_named_so() -> None:
     assert size(72 * 2**20) == "72.0 MiB"
     assert size(3 * 2**30) == "3.0 GiB"
     assert " MB" not in render(analyze_result(), OutputFormat.table)
+
+
+def test_results_record_paths_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coldprof.analyze import shown_path
+
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(tmp_path / "sample_functions" / "minimal") == "sample_functions/minimal"
+    assert shown_path(Path("sample_functions/minimal")) == "sample_functions/minimal"
+    assert shown_path(Path.home() / ".cache" / "x") in ("~/.cache/x", ".cache/x")
+    assert shown_path("/") == "/"
+
+
+def test_committed_reports_name_no_absolute_path() -> None:
+    reports = REPO / "reports"
+    for report in sorted(reports.glob("*")):
+        if report.suffix not in (".json", ".txt", ".md", ".html"):
+            continue
+        text = report.read_text()
+        leaks = re.findall(r"(?:/work|/root|/home|/Users|/tmp)/[\w./-]+", text)
+        assert not leaks, f"{report.name}: {leaks[:3]}"

@@ -843,8 +843,8 @@ def _result(
         python=platform.python_version(),
         platform=sys.platform,
         architecture=platform.machine(),
-        function_path=str(getattr(source, "path", "")),
-        task_root=str(task_root),
+        function_path=shown_path(getattr(source, "path", "")),
+        task_root=shown_path(task_root),
         built=built,
         runs=len(starts),
         init_ms=SampleStats.of([s.init_ms for s in starts])
@@ -867,7 +867,7 @@ def declared_function(spec: FunctionSpec | None) -> DeclaredFunction | None:
         return None
     return DeclaredFunction(
         logical_id=spec.logical_id,
-        template=str(spec.template),
+        template=shown_path(spec.template),
         source_format=spec.source_format,
         runtime=spec.runtime,
         architecture=spec.architecture,
@@ -883,6 +883,24 @@ def declared_function(spec: FunctionSpec | None) -> DeclaredFunction | None:
 def _import_ms(trace: importtime.ImportTrace) -> float:
     """The import time one cold start measured: its top-level imports, as CPython timed them."""
     return sum(root.cumulative_us for root in trace.roots if not root.cached) / 1000
+
+
+def shown_path(path: object) -> str:
+    """A path as a result records it: relative to the working directory when under it (so a
+    report committed with a repository names its own files), else with ~ for the home folder.
+    Results record these paths for people to read; nothing reads them back."""
+    if not str(path):
+        return ""
+    absolute = Path(str(path)).absolute()
+    for base, shown in ((Path.cwd(), None), (Path.home(), "~")):
+        try:
+            relative = absolute.relative_to(base)
+        except ValueError:
+            continue
+        if shown is None:
+            return str(relative) if str(relative) != "." else "."
+        return f"{shown}/{relative}"
+    return str(absolute)
 
 
 def _ref(attribution: Attribution, name: str) -> DependencyRef:
