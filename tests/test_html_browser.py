@@ -162,7 +162,7 @@ def pages(directory: Path, with_plots: bool) -> dict[str, Path]:
     }
     paths = {}
     for kind, text in texts.items():
-        assert ("<svg" in text) is with_plots
+        assert ("coldprof[plot]" in text) is (kind == "remote" and not with_plots)
         paths[kind] = directory / f"{kind}-{'plots' if with_plots else 'boxes'}.html"
         paths[kind].write_text(text)
     return paths

@@ -13,6 +13,7 @@ from .analyze import (
     ordered_dependencies,
     shown_inclusive_ms,
 )
+from .interactive import samples_plot
 from .units import ms, size
 
 
@@ -157,9 +158,9 @@ def analyze_sections(
         sections.append(
             page_html.section(
                 "Init samples",
-                "<p><code>"
-                + page_html.escape(", ".join(ms(s) for s in result.init_ms.samples))
-                + "</code> ms</p>",
+                '<p class="muted">Each cold start\'s init, one dot per run (hover for its '
+                "time); the dashed line is the median.</p>",
+                samples_plot(result.init_ms.samples),
                 anchor=f"{name}-samples",
             )
         )

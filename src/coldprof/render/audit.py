@@ -343,6 +343,20 @@ def html(result: AuditResult, top: int | None = None, **_options: Any) -> str:
                 anchor="comparison",
             )
         )
+    if result.changes:
+        from .interactive import before_after
+
+        label = f"baseline ({result.baseline_path})" if result.baseline_path else "baseline"
+        pairs = [
+            (c.name, c.inclusive_ms.before, c.inclusive_ms.after) for c in ordered_changes(result)
+        ]
+        body.append(
+            page_html.section(
+                "Before and after: inclusive ms per dependency",
+                before_after(pairs, label, "this run"),
+                anchor="before-after",
+            )
+        )
     body += analyze_sections(run, top, name="audit")
     return page_html.page(
         f"coldprof audit: {run.handler}",
