@@ -178,7 +178,8 @@ def samples_plot(samples: Sequence[float], label: str = "init ms") -> str:
         for i, v in enumerate(samples)
     )
     return (
-        f'<div class="samples-plot"><svg viewBox="0 0 {width} {height}" role="img" '
+        f'<div class="samples-plot"><svg viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" '
         f'aria-label="{escape(label)}: {len(samples)} samples">'
         f'<line x1="{pad}" x2="{width - pad}" y1="48" y2="48" stroke="#8c959f"/>'
         f'<line class="median" x1="{x(median):.1f}" x2="{x(median):.1f}" y1="12" y2="48" '
@@ -200,7 +201,7 @@ def power_tuning_chart(function: Mapping[str, Any]) -> str:
         return ""
     recommended = function.get("recommended_memory_mb")
     width, height = 640, 260
-    left, right, top, bottom = 60, 60, 20, 40
+    left, right, top, bottom = 60, 70, 20, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     costs = [float((t.get("cost_usd_per_million") or {}).get("cold") or 0) for t in tiers]
     inits = [(t.get("init_ms") or {}) for t in tiers]
@@ -218,8 +219,8 @@ def power_tuning_chart(function: Mapping[str, Any]) -> str:
         f'<text x="{left + plot_w + 6}" y="{top + plot_h}">0 ms</text>',
         f'<text x="12" y="{top + plot_h / 2}" transform="rotate(-90 12 {top + plot_h / 2})" '
         'text-anchor="middle">$ per 1M cold invocations</text>',
-        f'<text x="{width - 8}" y="{top + plot_h / 2}" '
-        f'transform="rotate(90 {width - 8} {top + plot_h / 2})" text-anchor="middle">'
+        f'<text x="{width - 14}" y="{top + plot_h / 2}" '
+        f'transform="rotate(90 {width - 14} {top + plot_h / 2})" text-anchor="middle">'
         "init ms (median, whisker to p90)</text>",
     ]
     for index, (tier, cost, init) in enumerate(zip(tiers, costs, inits, strict=True)):
@@ -263,7 +264,8 @@ def power_tuning_chart(function: Mapping[str, Any]) -> str:
             f"<title>{memory} MB: init median {float(median):,.1f} ms{p90_text}</title></circle>"
         )
     return (
-        f'<div class="pt-chart"><svg viewBox="0 0 {width} {height}" role="img" '
+        f'<div class="pt-chart"><svg viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" '
         f'aria-label="cost and init per memory tier">{"".join(parts)}</svg></div>'
     )
 
