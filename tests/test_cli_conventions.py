@@ -67,7 +67,7 @@ def test_placeholders_are_plain() -> None:
     assert re.search(r"^Usage: .* analyze \[OPTIONS\] PATH$", text, re.MULTILINE)
     assert re.search(r"^Usage: .* remote \[OPTIONS\] \[PATHS\.\.\.\]$", text, re.MULTILINE)
     assert "--runs INTEGER" in text and "--layer PATH" in text and "--arn TEXT" in text
-    odd = re.findall(r"<[a-z ]+>|\{[a-z_]+\}", text)
+    odd = re.findall(r"(?:--[a-z-]+|\]) (?:<[a-z ]+>|\{[a-z_]+\})|^Usage: .*[{<]", text, re.M)
     assert not odd, odd
 
 
@@ -77,7 +77,7 @@ def test_a_missing_argument_is_named_as_help_shows_it() -> None:
     assert "Missing argument 'PATH'" in done.stderr
 
 
-@pytest.mark.parametrize("kind", ["analyze", "remote", "audit"])
+@pytest.mark.parametrize("kind", ["analyze", "remote", "audit", "logs"])
 def test_each_command_offers_only_the_formats_it_can_write(kind: str) -> None:
     (param,) = [p for p in commands()[kind].params if "--format" in p.opts]
     offered = [str(getattr(c, "value", c)) for c in param.type.choices]

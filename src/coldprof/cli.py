@@ -60,6 +60,7 @@ class _ErrorBoundary(TyperGroup):
 # renderers). A command not listed offers every format.
 COMMAND_FORMATS: dict[str, tuple[str, ...]] = {
     "remote": ("table", "json", "markdown", "html"),
+    "logs": ("table", "json", "markdown", "html"),
 }
 
 app = typer.Typer(

@@ -91,7 +91,7 @@ def logs(
             from ..emulator import LocalLambda
 
             with LocalLambda() as url:
-                api = LambdaApi(Connection(endpoint_url=url))
+                api = LambdaApi(Connection.from_options(region, None, url))
                 result = read_logs(request, api, progress)
         else:
             connection = Connection.from_options(region, profile, endpoint_url)
