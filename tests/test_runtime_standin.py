@@ -87,3 +87,25 @@ def test_the_advisor_traces_events_through_the_stand_in(tmp_path: Path) -> None:
     assert result["runtime_client"] == "coldprof's stand-in"
     (run,) = result["advisor"]["events"]  # the traced handler ran, through the stand-in's loop
     assert run["ok"] and run["status"] == "ok"
+
+
+def test_the_embedded_emulator_runs_the_stand_in_and_says_so(tmp_path: Path) -> None:
+    fn = tmp_path / "tiny_fn"
+    fn.mkdir()
+    (fn / "lambda_function.py").write_text("def lambda_handler(event, context):\n    return 1\n")
+    out = tmp_path / "remote.json"
+    done = subprocess.run(
+        coldprof_cmd("remote", str(fn), "--local", "--memory", "128", "--samples", "2")
+        + ["--warm", "1", "--yes", "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=STANDIN,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "runtime client: coldprof's stand-in" in done.stdout
+    saved = json.loads(out.read_text())
+    assert saved["runtime_client"] == "coldprof's stand-in"
+    (tier,) = saved["functions"][0]["tiers"]
+    assert len(tier["cold"]) == 2 and len(tier["warm"]) == 2  # invoked through the stand-in
+    assert all(sample["init_ms"] for sample in tier["cold"])

@@ -504,6 +504,9 @@ class RemoteResult:
     created_at: str = ""
     interrupted: bool = False
     schema_version: int = SCHEMA_VERSION
+    # With --local, what ran the handlers in the embedded emulator (awslambdaric, or coldprof's
+    # stand-in where awslambdaric cannot install); None for a remote endpoint, which says nothing.
+    runtime_client: str | None = None
 
     kind = "remote"
 
@@ -529,6 +532,7 @@ class RemoteResult:
                 "concurrency": self.concurrency,
             },
             "interrupted": self.interrupted,
+            "runtime_client": self.runtime_client,
             "functions": [f.to_dict() for f in self.functions],
             "correlation": self.correlation.to_dict(),
         }
@@ -548,6 +552,7 @@ class RemoteResult:
             created_at=str(data.get("created_at", "")),
             interrupted=bool(data.get("interrupted", False)),
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+            runtime_client=data.get("runtime_client"),
         )
 
 
@@ -569,6 +574,12 @@ class Estimate:
             f"cold and {ASSUMED_WARM_BILLED_MS} ms per warm invocation; at most "
             f"{_usd(self.max_cost_usd)} if every invocation ran to its timeout)."
         )
+
+
+def _embedded_runtime_client() -> str:
+    from .environment import default_runtime_client, runtime_client_label
+
+    return runtime_client_label(default_runtime_client())
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -769,6 +780,7 @@ def _run(
         endpoint_url=connection.endpoint_url,
         created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         interrupted=interrupted,
+        runtime_client=_embedded_runtime_client() if request.local else None,
     )
     if interrupted:
         raise SweepInterrupted(result, guard.signal_name)

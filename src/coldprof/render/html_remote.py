@@ -247,6 +247,8 @@ def html(result: Any, **_options: Any) -> str:
             )
         )
     where = "the local emulator" if data.get("local") else "AWS Lambda"
+    if data.get("runtime_client") and data["runtime_client"] != "awslambdaric":
+        where += f" (runtime client: {data['runtime_client']})"
     subtitle = (
         f"{plural(len(functions), 'function')} on {where} · memory "
         f"{', '.join(str(m) for m in settings.get('memory_mb') or ())} MB · "

@@ -177,6 +177,8 @@ def relation_rows(result: RemoteResult) -> list[list[str]]:
 
 def _title(result: RemoteResult) -> str:
     where = "local emulator" if result.local else "AWS"
+    if result.runtime_client and result.runtime_client != "awslambdaric":
+        where += f", runtime client: {result.runtime_client}"
     tiers = ", ".join(str(m) for m in result.memory_tiers)
     return (
         f"coldprof remote ({where}) · memory {tiers} MB · "
