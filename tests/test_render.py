@@ -195,7 +195,7 @@ def test_html_without_matplotlib_draws_boxes_and_says_so(
         assert 'title="slowdep (slowdep)' in page  # hover text on each box
         assert "basedep" in page
     else:
-        assert "pip install &#x27;coldprof[plot]&#x27;" in page
+        assert "plot extra (coldprof[plot])" in page
         assert "Init and cold penalty" in page and "1024" in page
         assert 'class="pt-chart"' in page
 

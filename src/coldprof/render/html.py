@@ -43,7 +43,7 @@ PALETTE = (
 FIXED_COLOURS = {"(stdlib)": "#c7c7c7", "(runtime)": "#a8b3bd", "(unresolved)": "#e0e0e0"}
 PLOT_NOTE = (
     "Some charts are drawn with matplotlib, which is not installed: this page shows bars "
-    "instead. Install the plot extra (pip install 'coldprof[plot]') for them."
+    "instead. Install coldprof with its plot extra (coldprof[plot]) for them."
 )
 
 _CSS = """
