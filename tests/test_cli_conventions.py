@@ -167,3 +167,18 @@ def test_documented_default_is_the_codes(page: str, option: str, documented: str
         assert _same(documented, default), (
             f"{page}: {option} default {documented!r}, but `coldprof {name}` has {default!r}"
         )
+
+
+def test_a_platform_without_sighup_still_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no SIGHUP: coldprof must not fail at start-up looking for it."""
+    import signal
+
+    from coldprof.cli import _stop_on_signals
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.delattr(signal, "SIGHUP")
+    try:
+        _stop_on_signals()
+        assert signal.getsignal(signal.SIGTERM) is not before
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -540,8 +540,10 @@ def _stop_on_signals() -> None:
     def stop(signum: int, frame: object) -> None:
         raise Stopped(signum)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, stop)
+    # Windows has no SIGHUP: handle the signals this platform has.
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 def main() -> None:

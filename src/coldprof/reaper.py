@@ -51,8 +51,12 @@ def become_subreaper() -> bool:
 
 
 def _processes() -> Iterable[tuple[int, int]]:
-    """(pid, ppid) of every process visible in /proc."""
-    for name in os.listdir("/proc"):
+    """(pid, ppid) of every process visible in /proc (none where there is no /proc: macOS)."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return
+    for name in names:
         if not name.isdigit():
             continue
         try:

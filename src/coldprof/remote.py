@@ -616,7 +616,8 @@ class SignalGuard:
 
     def __enter__(self) -> SignalGuard:
         if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            names = ("SIGINT", "SIGTERM", "SIGHUP")  # Windows has no SIGHUP
+            for signum in (getattr(signal, n) for n in names if hasattr(signal, n)):
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
