@@ -31,7 +31,9 @@ def test_sam_project_analyzes_every_function_as_one_json_document() -> None:
     # SharedLayer's module: it would fail at init without the template's environment and layer.
     assert orders["kind"] == "analyze" and orders["failure"] is None
     assert orders["handler"] == "app.lambda_handler" and reports["handler"] == "reports.handler"
-    assert orders["function_path"] == str(PROJECTS / "sam_app" / "src" / "orders")
+    # Recorded relative to the working directory (the repository here), as reports show it.
+    orders_path = PROJECTS / "sam_app" / "src" / "orders"
+    assert Path(orders["function_path"]).resolve() == orders_path.resolve()
     assert orders["declared"]["local_layers"] == ["SharedLayer"]
     assert (orders["declared"]["runtime"], orders["declared"]["memory_mb"]) == ("python3.12", 256)
     assert reports["declared"]["memory_mb"] == 1024
