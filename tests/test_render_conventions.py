@@ -64,13 +64,13 @@ def test_sizes_are_binary_units_named_so() -> None:
 def test_results_record_paths_relative_to_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coldprof.analyze import shown_path
+    from coldprof.analyze import recorded_path
 
     monkeypatch.chdir(tmp_path)
-    assert shown_path(tmp_path / "sample_functions" / "minimal") == "sample_functions/minimal"
-    assert shown_path(Path("sample_functions/minimal")) == "sample_functions/minimal"
-    assert shown_path(Path.home() / ".cache" / "x") in ("~/.cache/x", ".cache/x")
-    assert shown_path("/") == "/"
+    assert recorded_path(tmp_path / "sample_functions" / "minimal") == "sample_functions/minimal"
+    assert recorded_path(Path("sample_functions/minimal")) == "sample_functions/minimal"
+    assert recorded_path(Path.home() / ".cache" / "x") in ("~/.cache/x", ".cache/x")
+    assert recorded_path("/") == "/"
 
 
 def test_committed_reports_name_no_absolute_path() -> None:

@@ -843,8 +843,8 @@ def _result(
         python=platform.python_version(),
         platform=sys.platform,
         architecture=platform.machine(),
-        function_path=shown_path(getattr(source, "path", "")),
-        task_root=shown_path(task_root),
+        function_path=recorded_path(getattr(source, "path", "")),
+        task_root=recorded_path(task_root),
         built=built,
         runs=len(starts),
         init_ms=SampleStats.of([s.init_ms for s in starts])
@@ -867,7 +867,7 @@ def declared_function(spec: FunctionSpec | None) -> DeclaredFunction | None:
         return None
     return DeclaredFunction(
         logical_id=spec.logical_id,
-        template=shown_path(spec.template),
+        template=recorded_path(spec.template),
         source_format=spec.source_format,
         runtime=spec.runtime,
         architecture=spec.architecture,
@@ -885,10 +885,10 @@ def _import_ms(trace: importtime.ImportTrace) -> float:
     return sum(root.cumulative_us for root in trace.roots if not root.cached) / 1000
 
 
-def shown_path(path: object) -> str:
+def recorded_path(path: object) -> str:
     """A path as a result records it: relative to the working directory when under it (so a
     report committed with a repository names its own files), else with ~ for the home folder.
-    Results record these paths for people to read; nothing reads them back."""
+    Code that reads one back in the same run (py-spy, import sites) expands the ~."""
     if not str(path):
         return ""
     absolute = Path(str(path)).absolute()

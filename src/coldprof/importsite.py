@@ -79,7 +79,7 @@ def with_locations(findings: Sequence[Finding], result: AnalyzeResult) -> tuple[
 
     if not result.task_root:
         return tuple(findings)
-    task_root = Path(result.task_root)
+    task_root = Path(result.task_root).expanduser()  # recorded with ~ for the home folder
     names = {d.name for d in result.dependencies}
     located = []
     for finding in findings:

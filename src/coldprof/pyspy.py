@@ -65,7 +65,7 @@ def spec_for(request: AnalyzeRequest, result: AnalyzeResult) -> EnvironmentSpec:
 
     return EnvironmentSpec(
         handler=result.handler,
-        task_root=Path(result.task_root),
+        task_root=Path(result.task_root).expanduser(),  # recorded with ~ for the home folder
         runtime_dir=runtime_dir(request.cache_dir),
         layers=request.layers,
         user_env=dict(request.env),
