@@ -66,7 +66,8 @@ def test_placeholders_are_plain() -> None:
     text = help_of("analyze", "-h") + help_of("remote", "-h") + help_of("audit", "-h")
     assert re.search(r"^Usage: .* analyze \[OPTIONS\] PATH$", text, re.MULTILINE)
     assert re.search(r"^Usage: .* remote \[OPTIONS\] \[PATHS\.\.\.\]$", text, re.MULTILINE)
-    assert "--runs INTEGER" in text and "--layer PATH" in text and "--arn TEXT" in text
+    assert "--samples INTEGER" in text and "--layer PATH" in text and "--arn TEXT" in text
+    assert "--runs INTEGER|auto" in text  # a number, or the word
     odd = re.findall(r"(?:--[a-z-]+|\]) (?:<[a-z ]+>|\{[a-z_]+\})|^Usage: .*[{<]", text, re.M)
     assert not odd, odd
 

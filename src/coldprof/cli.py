@@ -219,6 +219,7 @@ QuietOption = Annotated[
 RunsOption = Annotated[
     str,
     typer.Option(
+        metavar="INTEGER|auto",
         help="Cold starts to measure, or 'auto': until the init median's 95% interval is "
         "within ±5% of it, or --max-runs (one that reads from disk is run again, not counted).",
     ),

@@ -153,6 +153,7 @@ def audit(
     runs: Annotated[
         str | None,
         typer.Option(
+            metavar="INTEGER|auto",
             help="Cold starts to measure (pairs with --base), or 'auto': until the 95% interval "
             "is within ±5% (of the init median; with --base, of the base's init), or "
             "--max-runs [default: 10].",
