@@ -404,11 +404,19 @@ def github(result: AnalyzeResult, **_options: Any) -> str:
 def summary(result: AnalyzeResult) -> str:
     name = f"coldprof analyze {shown_path(result.function_path)}"
     if result.failure is not None:
-        return f"{name}: init failed ({result.failure.status})"
+        return f"{name}: init failed ({result.failure.status})" + runtime_client_note(
+            result.runtime_client
+        )
     return (
         f"{name}: init median "
-        f"{init_with_interval(result)} over {result.runs} cold starts"
+        f"{init_with_interval(result)} over {plural(result.runs, 'cold start')}"
+        + runtime_client_note(result.runtime_client)
     )
+
+
+def runtime_client_note(client: str | None) -> str:
+    """`` (runtime client: coldprof's stand-in)`` when awslambdaric did not run the handler."""
+    return f" (runtime client: {client})" if client and client != "awslambdaric" else ""
 
 
 def init_with_interval(result: AnalyzeResult) -> str:

@@ -297,12 +297,13 @@ def github(result: AuditResult, **_options: Any) -> str:
 
 
 def summary(result: AuditResult) -> str:
-    from .analyze import init_with_interval
+    from .analyze import init_with_interval, runtime_client_note
 
     run = result.result
     line = f"coldprof audit {shown_path(run.function_path)}: {verdict(result)}"
     if run.init_ms.samples:
         line += f"; init median {init_with_interval(run)}"
+    line += runtime_client_note(run.runtime_client)
     if result.findings:
         line += "; " + ", ".join(f"{f.subject} ({f.rule})" for f in result.findings[:3])
         if len(result.findings) > 3:

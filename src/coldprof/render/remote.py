@@ -293,4 +293,8 @@ def summary(result: RemoteResult) -> str:
     return (
         f"coldprof remote: {count} function{'s' if count != 1 else ''} × {tiers} memory "
         f"tier{'s' if tiers != 1 else ''}" + (" (interrupted)" if result.interrupted else "")
+    ) + (
+        f" (runtime client: {result.runtime_client})"
+        if result.runtime_client and result.runtime_client != "awslambdaric"
+        else ""
     )
