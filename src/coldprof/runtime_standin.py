@@ -6,29 +6,43 @@ path, where coldprof is not importable: standard library only. What it does not 
 awslambdaric does is listed in the README ("Where awslambdaric cannot run").
 """
 
-import http.client
 import importlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
-import traceback
 
 _PREFIX = "/2018-06-01/runtime"
 
 
 class _Api:
-    """The Runtime API over one kept-alive HTTP connection."""
+    """The Runtime API over one kept-alive HTTP/1.1 connection. A socket, not http.client:
+    that module imports the email package, which would add to every init what awslambdaric
+    (an HTTP client in C) does not."""
 
     def __init__(self, address):
         host, _, port = address.rpartition(":")
-        self._connection = http.client.HTTPConnection(host, int(port))
+        self._socket = socket.create_connection((host, int(port)))
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._reader = self._socket.makefile("rb")
 
-    def request(self, method, path, body=None, headers=None):
-        self._connection.request(method, _PREFIX + path, body=body, headers=headers or {})
-        response = self._connection.getresponse()
-        return response.read(), {k.lower(): v for k, v in response.getheaders()}
+    def request(self, method, path, body=b"", headers=None):
+        lines = [f"{method} {_PREFIX}{path} HTTP/1.1", "Host: runtime"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        lines.append(f"Content-Length: {len(body)}")
+        self._socket.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        self._reader.readline()  # the status line
+        received = {}
+        while True:
+            line = self._reader.readline().decode("latin-1").strip()
+            if not line:
+                break
+            name, _, value = line.partition(":")
+            received[name.strip().lower()] = value.strip()
+        length = int(received.get("content-length") or 0)
+        return (self._reader.read(length) if length else b""), received
 
     def post_error(self, path, error_type, message, stack):
         body = {"errorMessage": message, "errorType": error_type, "stackTrace": stack}
@@ -84,6 +98,8 @@ def _set_up_logging():
 
 
 def _stack(error):
+    import traceback  # on failure only: a clean init does not pay for it
+
     return [line.rstrip("\n") for line in traceback.format_tb(error.__traceback__)]
 
 
@@ -135,6 +151,8 @@ def main():
             result = handler(json.loads(body or b"null"), context)
         except Exception as e:
             print(f"[ERROR] {type(e).__name__}: {e}", flush=True)
+            import traceback
+
             traceback.print_exc(file=sys.stdout)
             api.post_error(path + "/error", type(e).__name__, str(e), _stack(e))
             continue
