@@ -17,6 +17,13 @@ SAMPLES = REPO / "sample_functions"
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A function runs in Lambda's filesystem, with an empty /tmp of its own: tests that hand it
+    # files (tmp_path) keep them outside /tmp, in the repository's .cache/.
+    if config.option.basetemp is None:
+        config.option.basetemp = str(REPO / ".cache" / "pytest-tmp")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache() -> None:
     """Builds, the runtime dir and size caches go to .cache/ in the repo, never the user's cache.

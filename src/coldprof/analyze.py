@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import platform
-import py_compile
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import estimate, function_lines, importtime, invariants, speedref, stats
+from . import (
+    estimate,
+    function_lines,
+    importtime,
+    interpreter,
+    invariants,
+    lambda_facts,
+    lambda_fs,
+    speedref,
+    stats,
+)
 from .distributions import (
     FUNCTION,
     KIND_FUNCTION,
@@ -40,6 +50,7 @@ from .environment import (
     default_runtime_client,
     layer_paths,
     runtime_client_label,
+    seen_task_root,
 )
 from .errors import EnvironmentFailure, FunctionInitError, UsageError
 from .function_output import readable
@@ -57,6 +68,7 @@ from .models import (
 )
 from .package import (
     PYCACHE_SOURCE,
+    BuildTarget,
     FunctionSource,
     cache_root,
     function_files,
@@ -64,7 +76,7 @@ from .package import (
     prune_cache,
     remove_path,
     resolve_function,
-    runtime_dir,
+    resolved_versions,
     task_root_for,
     writable_cache,
 )
@@ -118,9 +130,14 @@ class AnalyzeRequest:
     auto_runs: bool = False
     max_runs: int = 30
     build_variant: str = ""  # see package.build_package
-    # Where the function will run on Lambda, for the estimate of its Init Duration there.
-    lambda_architecture: str = "x86_64"
+    # Lambda's architecture for the estimate of its Init Duration there; None: the one built for.
+    lambda_architecture: str | None = None
     package_type: str = "zip"
+    python: str | None = None  # --python: a version, python3.N or a path; else the Runtime
+    runtime_boto3: str | None = None  # --runtime-boto3: overrides Lambda's table
+    filesystem: str | None = None  # "lambda" or "copy"; None: lambda where the kernel allows
+    page_cache: str = "warm"  # "cold": evict the package and layers before each cold start
+    architecture: str | None = None  # the platform tags built for; None: the template's or x86_64
 
 
 @dataclass(frozen=True)
@@ -240,9 +257,11 @@ class Prepared:
     spec: EnvironmentSpec
     attribution: Attribution
     request: AnalyzeRequest  # as measured: layers made absolute, the cache that can be written
+    run_info: _RunInfo  # the interpreter, runtime directory, filesystem and page cache
     payloads: tuple[bytes, ...] = ()
     cache_note: str | None = None  # why another cache than the usual one is in use
     line_files: Mapping[str, str] = field(default_factory=dict)  # to trace line by line
+    sizes_from: Attribution | None = None  # another architecture's build, for the sizes
 
 
 def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepared:
@@ -258,6 +277,8 @@ def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepar
     layers = tuple(Path(os.path.abspath(p)) for p in request.layers)
     request = replace(request, layers=layers)
     payloads = read_events(request.events)
+    if request.page_cache not in lambda_fs.PAGE_CACHE_MODES:
+        raise UsageError(f"--page-cache {request.page_cache}: expected warm or cold")
     source = resolve_function(
         request.path, request.handler, request.function, request.parameters
     )
@@ -265,12 +286,56 @@ def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepar
     # Before any cold start: a cache that fails to take the sizes afterwards would lose them all.
     cache, cache_note = writable_cache(request.cache_dir)
     request = replace(request, cache_dir=cache)
+    python = interpreter_for(source, request.python)
+    mode = lambda_fs.choose_mode(request.filesystem)
     prune_cache(request.cache_dir)  # at most once a day
     if source.needs_build and request.build:
         progress.start(f"building {source.path.name} (pip install -r requirements.txt)")
+    if request.architecture is None:  # the template's Architectures, else x86_64
+        declared_arch = source.spec.architecture if source.spec is not None else None
+        request = replace(request, architecture=declared_arch or "x86_64")
+    assert request.architecture is not None
+    if request.architecture not in lambda_facts.PLATFORM_TAGS:
+        raise UsageError(f"--architecture {request.architecture}: expected x86_64 or arm64")
+    machine = machine_architecture()
+    build_notes: list[str] = []
+    size_root: Path | None = None  # where package sizes come from, when not the timed build
+    pins: list[str] = []
+    if request.architecture != machine and source.needs_build and request.build:
+        # This machine cannot run the other architecture's binaries: size the package as
+        # Lambda gets it for that architecture, and time this machine's build of the very
+        # same versions.
+        size_root = task_root_for(
+            source,
+            cache=request.cache_dir,
+            target=_target(request.architecture, python),
+            notes=build_notes,
+            variant=request.build_variant,
+        )
+        pins = resolved_versions(size_root)
     task_root = task_root_for(
-        source, build=request.build, cache=request.cache_dir, variant=request.build_variant
+        source,
+        build=request.build,
+        cache=request.cache_dir,
+        target=_target(machine if size_root else request.architecture, python),
+        notes=build_notes,
+        pins=pins,
+        variant=request.build_variant,
     )
+    progress.finish()
+    if request.architecture != machine:
+        build_notes.append(
+            f"{request.architecture} on {machine}: package sizes are the {request.architecture} "
+            f"build's ({lambda_facts.PLATFORM_TAGS[request.architecture]}); timings come from "
+            f"the {machine} build of the same versions, run on this {machine} machine"
+            if size_root
+            else f"{request.architecture} on {machine}: timed on this {machine} machine, from "
+            "the folder as it is"
+        )
+    sdk = interpreter.runtime_sdk(python.runtime, request.runtime_boto3)
+    if not python.is_own or sdk.boto3 is not None:
+        progress.start(f"installing the runtime for Python {python.version} (once)")
+    runtime = interpreter.runtime_dir_for(python, sdk, request.cache_dir)
     progress.finish()
     declared_env: dict[str, str] = {}
     if source.spec is not None:
@@ -286,25 +351,57 @@ def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepar
     spec = EnvironmentSpec(
         handler=source.handler,
         task_root=task_root,
-        runtime_dir=runtime_dir(request.cache_dir),
+        runtime_dir=runtime,
         layers=request.layers,
+        python=python.path,
+        python_version=python.minor,
         user_env={**declared_env, **request.env},  # --env overrides the template
         importtime=True,
         merge_stderr=False,
         init_limit_s=request.init_limit_s,
     )
-    layer_dirs = [p for layer in request.layers for p in layer_paths(layer)]
-    attribution = Attribution(task_root, layer_dirs, spec.runtime_dir)
+    layer_dirs = [p for layer in request.layers for p in layer_paths(layer, python.minor)]
+    attribution = Attribution(
+        task_root, layer_dirs, spec.runtime_dir, stdlib_dirs=tuple(map(Path, python.stdlib))
+    )
     line_files = (
         function_lines.traced_files(attribution, request.line_dependencies) if request.lines else {}
     )
+    sizes_from = None
+    if size_root is not None:
+        sizes_from = Attribution(
+            size_root, layer_dirs, spec.runtime_dir, stdlib_dirs=attribution.stdlib_dirs
+        )
+    run_info = _RunInfo(
+        python,
+        declared_runtime(source),
+        sdk,
+        runtime,
+        mode,
+        request.page_cache,
+        tuple(build_notes),
+    )
     return Prepared(
-        source, task_root, spec, attribution, request, tuple(payloads), cache_note, line_files
+        source,
+        task_root,
+        spec,
+        attribution,
+        request,
+        run_info,
+        tuple(payloads),
+        cache_note,
+        line_files,
+        sizes_from,
     )
 
 
 class Side:
-    """The cold starts of one prepared function, kept or discarded as they come."""
+    """The cold starts of one prepared function, kept or discarded as they come.
+
+    They run in the function's filesystem (Lambda's, or read-only copies of its folders),
+    which stays open across interleaved ``measure_one`` calls (audit --base measures two
+    sides in turn) until ``close()``: use a Side as a context manager.
+    """
 
     def __init__(self, prepared: Prepared) -> None:
         self.prepared = prepared
@@ -316,28 +413,56 @@ class Side:
         self.event_error: str | None = None
         # The speed reference runs between cold starts, so it sees the same machine load they do.
         self.references: list[float | None] = []
+        self._filesystem = contextlib.ExitStack()
+        self._measured: EnvironmentSpec | None = None
+
+    def __enter__(self) -> Side:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def measured(self) -> EnvironmentSpec:
+        """The spec the cold starts run with, its filesystem set up on first use."""
+        if self._measured is None:
+            mode = self.prepared.run_info.filesystem
+            self._measured = self._filesystem.enter_context(_filesystem(self.prepared.spec, mode))
+        return self._measured
+
+    def close(self) -> None:
+        """Remove the copies the cold starts ran on (nothing to remove in Lambda's mode)."""
+        self._filesystem.close()
+        self._measured = None
 
     def measure_one(self) -> ColdStart:
         """One counted cold start; runs that only warmed the page cache are run again."""
+        spec = self.measured
+        cold_cache = self.request.page_cache == "cold"
         while True:
-            start, failure = cold_start(self.prepared.spec, self.first_event)
+            if cold_cache:
+                lambda_fs.evict([spec.task_root, *spec.layers])
+            start, failure = cold_start(spec, self.first_event)
             python = self.prepared.spec.python
             self.references.extend(speedref.measure(python) for _ in range(speedref.PER_COLD_START))
             if failure is not None:
                 from .layers import missing_layer_hint
 
                 partial = _result(self.prepared, self.request, [start], None, failure)
-                spec = self.prepared.source.spec
+                declared = self.prepared.source.spec
                 raise FunctionInitError(
                     f"the function failed at init: {failure.message}",
                     function_output=failure.output,
-                    partial=partial,
-                    hint=missing_layer_hint(spec, f"{failure.message}\n{failure.output}"),
+                    partial=self.prepared.run_info.apply(partial, [start]),
+                    hint=missing_layer_hint(declared, f"{failure.message}\n{failure.output}"),
                 )
             if start.events is not None and start.events.error is not None:
                 self.event_error = start.events.error
                 self.first_event = None  # the handler fails on it: once is enough (may time out)
-            if _warms_cache(start, len(self.starts), len(self.discarded), self.request.warmup):
+            # With a cold page cache every run reads from disk: that is what is being measured.
+            if not cold_cache and _warms_cache(
+                start, len(self.starts), len(self.discarded), self.request.warmup
+            ):
                 self.discarded.append(start)
                 continue
             self.starts.append(start)
@@ -379,41 +504,50 @@ def run_count_done(
 def analyze(request: AnalyzeRequest, progress: Progress | None = None) -> AnalyzeResult:
     """Run ``request.runs`` cold starts after a warm-up and attribute their import time."""
     progress = progress or NoProgress()
-    estimate.check_target(request.lambda_architecture, request.package_type)
+    estimate.check_target(
+        request.lambda_architecture or request.architecture or "x86_64", request.package_type
+    )
     prepared = prepare(request, progress)
     total = request.max_runs if request.auto_runs else request.runs
     progress.start(f"cold starts of {prepared.source.handler}", total)
 
     # One at a time: two cold starts at once on a small machine slow each other down (measured
     # here: numpy's own import time +45 % with two at once on two cores).
-    side = Side(prepared)
-    stopped_by = None
-    try:
-        while True:
-            side.measure_one()
-            progress.advance()
-            done, stopped_by = run_count_done([s.init_ms for s in side.starts], request)
-            if done:
-                break
-    finally:
-        progress.finish()
-    return conclude(side, progress, stopped_by)
+    with Side(prepared) as side:
+        stopped_by = None
+        try:
+            while True:
+                side.measure_one()
+                progress.advance()
+                done, stopped_by = run_count_done([s.init_ms for s in side.starts], request)
+                if done:
+                    break
+        finally:
+            progress.finish()
+        return conclude(side, progress, stopped_by)
 
 
 def conclude(
     side: Side, progress: Progress | None = None, stopped_by: str | None = None
 ) -> AnalyzeResult:
-    """The measured cold starts → the result: bytecode penalty, costs, tree, the advisor."""
+    """The measured cold starts → the result: bytecode penalty, costs, tree, the advisor.
+
+    The bytecode runs use the side's filesystem, which is closed afterwards."""
     progress = progress or NoProgress()
     prepared, request, starts = side.prepared, side.request, side.starts
     penalty = None
-    if request.bytecode_runs > 0:
-        progress.start("bytecode penalty", request.bytecode_runs)
-        penalty = _bytecode_penalty(prepared.spec, starts, prepared.attribution, request, progress)
-        progress.finish()
+    try:
+        if request.bytecode_runs > 0:
+            progress.start("bytecode penalty", request.bytecode_runs)
+            penalty = _bytecode_penalty(
+                side.measured, prepared.spec, starts, prepared.attribution, request, progress
+            )
+            progress.finish()
+    finally:
+        side.close()
     result = _result(prepared, request, starts, penalty, None)
     result = replace(
-        result,
+        prepared.run_info.apply(result, starts),
         discarded_runs=len(side.discarded),
         discarded_reason=_discard_reason(side.discarded, starts),
         runs_stopped_by=stopped_by,
@@ -423,7 +557,7 @@ def conclude(
         [s.process for s in starts],
         [sum(1 for row in s.trace.rows if not row.cached) for s in starts],
         side.references,
-        request.lambda_architecture,
+        request.lambda_architecture or request.architecture or "x86_64",
         request.package_type,
         request.cache_dir or cache_root(),
     )
@@ -436,6 +570,8 @@ def conclude(
     if prepared.line_files:
         result = _lines(result, prepared.spec, attribution, prepared.line_files, progress)
     if request.events or request.verify:
+        # The advisor maps the code files its traced start ran back to the package: it runs
+        # on the folders as they are (host paths), never writing to them.
         result = _advise(
             result, prepared.spec, prepared.attribution, prepared.payloads, request, progress
         )
@@ -487,22 +623,149 @@ def _lines(
     files: Mapping[str, str],
     progress: Progress,
 ) -> AnalyzeResult:
-    """One line-traced cold start after the timed ones → function_lines, or why there are none."""
+    """One line-traced cold start after the timed ones → function_lines, or why there are none.
+
+    It runs on a copy of the package and layers, as the copy filesystem does: whatever the
+    init writes, it never reaches the user's folders (paths are mapped there and back)."""
     progress.start("line-by-line traced cold start", 1)
-    traced = replace(spec, init_limit_s=_traced_init_limit(spec))
-    init, trace = function_lines.traced_cold_start(traced, files)
-    progress.advance()
-    progress.finish()
-    if not init.ok or trace is None:
-        why = init.describe if not init.ok else "it left no record"
-        return replace(result, function_lines_note=f"the line-traced cold start failed: {why}")
-    sites = [
-        *attribution.layer_dirs,
-        attribution.runtime_dir,
-        *{d.site for d in attribution.distributions},
-    ]
-    lines = function_lines.function_lines(trace, result.imports, files, spec.task_root, sites)
+    with _filesystem(spec, lambda_fs.COPY) as copied:
+        moves = [(spec.task_root, copied.task_root), *zip(spec.layers, copied.layers, strict=True)]
+        traced_files = {_relocate(f, moves): owner for f, owner in files.items()}
+        traced = replace(copied, init_limit_s=_traced_init_limit(spec))
+        init, trace = function_lines.traced_cold_start(traced, traced_files)
+        progress.advance()
+        progress.finish()
+        if not init.ok or trace is None:
+            why = init.describe if not init.ok else "it left no record"
+            return replace(result, function_lines_note=f"the line-traced cold start failed: {why}")
+        sites = [
+            *attribution.layer_dirs,
+            attribution.runtime_dir,
+            *{d.site for d in attribution.distributions},
+        ]
+        lines = function_lines.function_lines(
+            trace,
+            result.imports,
+            traced_files,
+            copied.task_root,
+            [Path(_relocate(str(site), moves)) for site in sites],
+        )
     return replace(result, function_lines=tuple(lines), function_lines_tracer=trace.tracer)
+
+
+def _relocate(path: str, moves: Sequence[tuple[Path, Path]]) -> str:
+    """``path`` under the first of ``moves``' old folders, moved to its new one."""
+    for old, new in moves:
+        prefix = str(old)
+        if path == prefix or path.startswith(prefix + os.sep):
+            return str(new) + path[len(prefix) :]
+    return path
+
+
+def machine_architecture() -> str:
+    """This machine's architecture, named as Lambda names them."""
+    return "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
+
+
+def _target(architecture: str, python: interpreter.Interpreter) -> BuildTarget:
+    return BuildTarget(
+        platform=lambda_facts.PLATFORM_TAGS[architecture],
+        python_version=python.minor,
+        python=python.path,
+    )
+
+
+def declared_runtime(source: FunctionSource) -> tuple[str, str] | None:
+    """(Runtime, the template that declares it), when the function's template names one."""
+    spec = source.spec
+    if spec is None or not spec.runtime:
+        return None
+    return spec.runtime, spec.template.name
+
+
+def planned_python(request: AnalyzeRequest) -> str:
+    """The Python version `analyze(request)` will run on: --python, else the Runtime."""
+    source = resolve_function(request.path, request.handler, request.function, request.parameters)
+    return interpreter_for(source, request.python).version
+
+
+def interpreter_for(source: FunctionSource, wanted: str | None) -> interpreter.Interpreter:
+    """--python, else the Runtime the function declares, else coldprof's own interpreter."""
+    declared = declared_runtime(source)
+    runtime, where = declared if declared else (None, "")
+    return interpreter.resolve(wanted, runtime, f" in {where}" if where else "")
+
+
+@dataclass(frozen=True)
+class _RunInfo:
+    """How the cold starts ran, for the result's header and notes."""
+
+    python: interpreter.Interpreter
+    declared: tuple[str, str] | None  # (Runtime, the template declaring it)
+    sdk: interpreter.RuntimeSdk
+    runtime_dir: Path
+    filesystem: str
+    page_cache: str
+    build_notes: Sequence[str]
+
+    def apply(self, result: AnalyzeResult, starts: Sequence[ColdStart]) -> AnalyzeResult:
+        declared = self.declared
+        notes = list(self.build_notes)
+        if declared and declared[0] != self.python.runtime:
+            notes.append(
+                f"the function declares {declared[0]} ({declared[1]}); it ran on Python "
+                f"{self.python.version} ({self.python.origin})"
+            )
+        if self.filesystem == lambda_fs.COPY:
+            notes.append(lambda_fs.COPY_CAVEAT)
+        if self.page_cache == "cold":
+            notes.append(
+                "page cache: cold (package and layer files evicted before each cold start, "
+                "as a new Lambda environment reads its code from storage)"
+            )
+        return replace(
+            result,
+            python=self.python.version,
+            declared_runtime=declared[0] if declared else None,
+            interpreter=self.python.path,
+            runtime_sdk=_describe_sdk(self.sdk, self.runtime_dir),
+            filesystem=self.filesystem,
+            page_cache=self.page_cache,
+            run_disk_read_bytes=tuple(s.disk_read_bytes for s in starts),
+            notes=(*result.notes, *notes),
+        )
+
+
+def _describe_sdk(sdk: interpreter.RuntimeSdk, runtime_dir: Path) -> str:
+    versions = {}
+    for child in runtime_dir.glob("*.dist-info"):
+        name, _, version = child.name.removesuffix(".dist-info").partition("-")
+        versions[name.lower()] = version
+    if not versions:  # coldprof's own packages, linked
+        from .package import runtime_distributions
+
+        versions = {d.metadata["Name"].lower(): d.version for d in runtime_distributions()}
+    boto3, botocore = versions.get("boto3", "?"), versions.get("botocore", "?")
+    return f"boto3 {boto3}, botocore {botocore} ({sdk.origin})"
+
+
+@contextlib.contextmanager
+def _filesystem(spec: EnvironmentSpec, mode: str) -> Iterator[EnvironmentSpec]:
+    """The spec the measured cold starts run with: in Lambda's filesystem, or on read-only
+    copies of the package and layers (never the user's folders)."""
+    if mode == lambda_fs.LAMBDA:
+        yield replace(spec, filesystem=mode)
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="coldprof-copy-"))
+    try:
+        task_root = lambda_fs.read_only_copy(spec.task_root, scratch / "task")
+        layers = tuple(
+            lambda_fs.read_only_copy(layer, scratch / f"layer{i}")
+            for i, layer in enumerate(spec.layers)
+        )
+        yield replace(spec, filesystem=mode, task_root=task_root, layers=layers)
+    finally:
+        lambda_fs.remove_read_only(scratch)
 
 
 # -- bytecode ---------------------------------------------------------------------------------
@@ -523,30 +786,65 @@ def _imported_sources(starts: Sequence[ColdStart], attribution: Attribution) -> 
     return [f for f in map(attribution.source_file, sorted(modules)) if f is not None]
 
 
-def _compile_into(prefix: Path, sources: Sequence[Path]) -> None:
-    """Write .pyc files for ``sources`` where PYTHONPYCACHEPREFIX=prefix will look for them."""
-    saved = sys.pycache_prefix
-    sys.pycache_prefix = str(prefix)
+# Run by the function's interpreter (bytecode is per Python version): compile each source into
+# the prefix where PYTHONPYCACHEPREFIX will look for it under the path the function sees.
+_COMPILE = """\
+import importlib.util, json, os, py_compile, sys
+prefix, pairs = sys.argv[1], json.load(sys.stdin)
+sys.pycache_prefix = prefix
+for source, seen in pairs:
+    cfile = importlib.util.cache_from_source(seen)
     try:
-        for source in sources:
-            cfile = importlib.util.cache_from_source(str(source))
-            try:
-                if os.path.isfile(cfile) and os.path.getmtime(cfile) >= os.path.getmtime(source):
-                    continue
-            except OSError:
-                pass
-            try:
-                py_compile.compile(str(source), cfile=cfile, doraise=True)
-            except (NotADirectoryError, IsADirectoryError, FileExistsError):
-                raise  # something in the cache is in the way: the caller rebuilds it
-            except (py_compile.PyCompileError, OSError):
-                continue  # a file that does not compile costs the same either way
-    finally:
-        sys.pycache_prefix = saved
+        if os.path.isfile(cfile) and os.path.getmtime(cfile) >= os.path.getmtime(source):
+            continue
+    except OSError:
+        pass
+    try:
+        py_compile.compile(source, cfile=cfile, dfile=seen, doraise=True)
+    except (NotADirectoryError, IsADirectoryError, FileExistsError) as e:
+        sys.stderr.write(str(e))
+        sys.exit(3)  # something in the cache is in the way: the caller rebuilds it
+    except (py_compile.PyCompileError, OSError):
+        pass  # a file that does not compile costs the same either way
+"""
+
+
+def _compile_into(prefix: Path, pairs: Sequence[tuple[Path, Path]], python: str) -> None:
+    """Write .pyc files for (source, path the function sees) pairs where
+    PYTHONPYCACHEPREFIX=prefix will look for them, with the function's interpreter."""
+    if not pairs:
+        return
+    data = json.dumps([[str(a), str(b)] for a, b in pairs])
+    try:
+        done = subprocess.run(
+            [python, "-S", "-I", "-c", _COMPILE, str(prefix)],
+            input=data,
+            text=True,
+            capture_output=True,
+            timeout=600,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return  # no bytecode: the runs compare less, and say so through their noise
+    if done.returncode == 3:
+        raise OSError(done.stderr.strip() or f"cannot write bytecode under {prefix}")
+
+
+def _seen_by_function(
+    measured: EnvironmentSpec, original: EnvironmentSpec
+) -> list[tuple[Path, Path]]:
+    """(host folder, the folder the function sees it as) for the package, layers and runtime."""
+    if measured.filesystem == lambda_fs.LAMBDA:
+        pairs = [(original.task_root, seen_task_root(measured))]
+        pairs += [(layer, Path(lambda_fs.LAYERS_DIR)) for layer in original.layers]
+        return [*pairs, (original.runtime_dir, Path(lambda_fs.RUNTIME_DIR))]
+    pairs = [(original.task_root, measured.task_root)]
+    pairs += list(zip(original.layers, measured.layers, strict=True))
+    return pairs
 
 
 def _bytecode_penalty(
-    spec: EnvironmentSpec,
+    measured: EnvironmentSpec,
+    original: EnvironmentSpec,
     starts: Sequence[ColdStart],
     attribution: Attribution,
     request: AnalyzeRequest,
@@ -559,30 +857,40 @@ def _bytecode_penalty(
     only the package's own bytecode differs. The side the package already ships is the main runs.
     """
     sources = _imported_sources(starts, attribution)
+    spec = original
     package_roots = [spec.task_root, *[p for layer in spec.layers for p in layer_paths(layer)]]
+    folders = _seen_by_function(measured, original)
 
     def in_package(path: Path) -> bool:
         return any(path.is_relative_to(root) for root in package_roots)
 
-    key = hashlib.sha256(str(spec.task_root).encode()).hexdigest()[:16]
+    def seen(path: Path) -> Path:
+        for host, view in folders:
+            if path.is_relative_to(host):
+                return view / path.relative_to(host)
+        return path
+
+    key = hashlib.sha256(
+        f"{spec.task_root};{measured.filesystem};{spec.python}".encode()
+    ).hexdigest()[:16]
     base = (request.cache_dir or cache_root()) / "pycache" / key
     shipped = bytecode_fraction(spec.task_root, attribution.task_root_files) >= 0.5
-    outside = [s for s in sources if not in_package(s)]
-    inside = [] if shipped else [s for s in sources if in_package(s)]
+    outside = [(s, seen(s)) for s in sources if not in_package(s)]
+    inside = [] if shipped else [(s, seen(s)) for s in sources if in_package(s)]
     try:
-        compare_to = _bytecode_prefix(base, spec.task_root, outside, inside)
+        compare_to = _bytecode_prefix(base, spec.task_root, outside, inside, spec.python)
     except OSError:
         # A damaged cache (a file where a directory belongs, a half-removed tree): start over.
         remove_path(base)
         try:
-            compare_to = _bytecode_prefix(base, spec.task_root, outside, inside)
+            compare_to = _bytecode_prefix(base, spec.task_root, outside, inside, spec.python)
         except OSError as e:
             raise EnvironmentFailure(
                 f"the bytecode cache {base} cannot be written: {e.strerror or e}",
                 hint="check the permissions of the cache (COLDPROF_CACHE_DIR)",
             ) from e
     try:
-        return _bytecode_runs(spec, starts, compare_to, shipped, request, progress)
+        return _bytecode_runs(measured, starts, compare_to, shipped, request, progress)
     finally:
         if compare_to != base / "without-package":
             shutil.rmtree(compare_to, ignore_errors=True)
@@ -598,13 +906,16 @@ def _bytecode_runs(
 ) -> BytecodePenalty | None:
     samples: list[float] = []
     warmups = 0
+    cold_cache = request.page_cache == "cold"
     while len(samples) < request.bytecode_runs:
+        if cold_cache:
+            lambda_fs.evict([spec.task_root, *spec.layers])
         start, failure = cold_start(replace(spec, pycache_prefix=compare_to))
         if failure is not None:
             return None
         # This side reads files the main runs do not: a run that read them from disk goes again.
         # (No blind warm-up where that cannot be seen: the main runs have warmed the rest.)
-        if _warms_cache(start, len(samples), warmups, warmup=0):
+        if not cold_cache and _warms_cache(start, len(samples), warmups, warmup=0):
             warmups += 1
             continue
         samples.append(start.init_ms)
@@ -619,21 +930,25 @@ def _bytecode_runs(
 
 
 def _bytecode_prefix(
-    base: Path, task_root: Path, outside: Sequence[Path], inside: Sequence[Path]
+    base: Path,
+    task_root: Path,
+    outside: Sequence[tuple[Path, Path]],
+    inside: Sequence[tuple[Path, Path]],
+    python: str,
 ) -> Path:
     """The PYCACHE_PREFIX the bytecode runs use: everything but the package compiled, plus the
     package's own files when ``inside`` lists them (the side a package without .pyc lacks)."""
     mark_cache_entry(base)
     (base / PYCACHE_SOURCE).write_text(str(task_root))  # also marks it used (prune_cache)
     without = base / "without-package"
-    _compile_into(without, outside)
+    _compile_into(without, outside, python)
     if not inside:
         return without
     # This run's own copy: another analysis of the same function may be using its own.
     with_package = Path(tempfile.mkdtemp(prefix="with-package-", dir=base))
     try:
         shutil.copytree(without, with_package, symlinks=True, dirs_exist_ok=True)
-        _compile_into(with_package, inside)
+        _compile_into(with_package, inside, python)
     except OSError:
         shutil.rmtree(with_package, ignore_errors=True)
         raise
@@ -780,14 +1095,17 @@ def _result(
     penalty: BytecodePenalty | None,
     failure: InitFailure | None,
 ) -> AnalyzeResult:
+    """The result of the cold starts; package and dependency sizes from the prepared
+    ``sizes_from`` (another architecture's build of the same versions) when there is one."""
     source, task_root, attribution = prepared.source, prepared.task_root, prepared.attribution
     sizes = SizeCache((request.cache_dir or cache_root()) / "zipped-sizes.json")
+    sized = prepared.sizes_from or attribution
     per_run = [_dependency_runs(s.trace, attribution) for s in starts]
     names: dict[str, DependencyRef] = {}
     for self_ms, _, _ in per_run:
         for name in self_ms:
             names.setdefault(name, _ref(attribution, name))
-    by_name = attribution.by_name
+    by_name = sized.by_name
     costs = []
     for name, ref in names.items():
         self_samples = tuple(round(run[0].get(name, 0.0), 3) for run in per_run)
@@ -797,7 +1115,7 @@ def _result(
         if dist is not None:
             weight = footprint(dist.files, sizes)
         elif ref.kind == KIND_FUNCTION:
-            weight = footprint(attribution.function_files(), sizes)
+            weight = footprint(sized.function_files(), sizes)
         else:
             weight = Footprint()
         costs.append(
@@ -829,12 +1147,12 @@ def _result(
     problems = invariants.violations(costs, runs, attribution, own_files)
     layer_dirs = list(attribution.layer_dirs)
     package = _package_summary(
-        task_root,
-        attribution.task_root_files,
+        sized.task_root,
+        sized.task_root_files,
         layer_dirs,
         sizes,
         penalty,
-        attribution.distributions,
+        sized.distributions,
     )
     sizes.save()
     handler = getattr(source, "handler", "")

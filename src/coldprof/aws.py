@@ -145,6 +145,7 @@ class FunctionConfig:
     log_group: str
     state: str | None = None
     last_update_status: str | None = None
+    runtime_version_arn: str | None = None  # the emulator names the Python that runs here
 
     @property
     def environment_names(self) -> tuple[str, ...]:
@@ -665,6 +666,7 @@ def config_from_response(data: Mapping[str, Any], region: str) -> FunctionConfig
         log_group=str(logging.get("LogGroup") or f"/aws/lambda/{name}"),
         state=data.get("State"),
         last_update_status=data.get("LastUpdateStatus"),
+        runtime_version_arn=(data.get("RuntimeVersionConfig") or {}).get("RuntimeVersionArn"),
     )
 
 

@@ -96,34 +96,38 @@ def measure_against_base(
             # head's build, and per function of a project.
             build_variant=f"{request.path.resolve()}@base:{request.function or ''}",
         )
-        head_side = Side(prepare(request, progress))
-        base_side = Side(prepare(base_request, progress))
-        total = request.max_runs if request.auto_runs else request.runs
-        progress.start(f"cold starts of {head_side.prepared.source.handler} and at {ref}", total)
-        stopped_by = None
-        current = head_side
-        try:
-            while True:
-                order = (base_side, head_side)
-                if len(head_side.starts) % 2:
-                    order = (head_side, base_side)
-                for current in order:
-                    current.measure_one()
-                progress.advance()
-                done, stopped_by = _done(
-                    [s.init_ms for s in base_side.starts],
-                    [s.init_ms for s in head_side.starts],
-                    request,
-                )
-                if done:
-                    break
-        except FunctionInitError as e:
-            raise (_base_failed(e, ref) if current is base_side else e) from None
-        finally:
-            progress.finish()
-        base = conclude(base_side, progress)
-        # The base was measured from a temporary folder: name the ref, not that folder.
-        base = replace(base, function_path=f"{request.path} at {ref}", task_root="")
-        head = conclude(head_side, progress, stopped_by)
+        # Each side holds its filesystem (Lambda's, or read-only copies) open across the pairs.
+        with (
+            Side(prepare(request, progress)) as head_side,
+            Side(prepare(base_request, progress)) as base_side,
+        ):
+            total = request.max_runs if request.auto_runs else request.runs
+            handler = head_side.prepared.source.handler
+            progress.start(f"cold starts of {handler} and at {ref}", total)
+            stopped_by = None
+            current = head_side
+            try:
+                while True:
+                    order = (base_side, head_side)
+                    if len(head_side.starts) % 2:
+                        order = (head_side, base_side)
+                    for current in order:
+                        current.measure_one()
+                    progress.advance()
+                    done, stopped_by = _done(
+                        [s.init_ms for s in base_side.starts],
+                        [s.init_ms for s in head_side.starts],
+                        request,
+                    )
+                    if done:
+                        break
+            except FunctionInitError as e:
+                raise (_base_failed(e, ref) if current is base_side else e) from None
+            finally:
+                progress.finish()
+            base = conclude(base_side, progress)
+            # The base was measured from a temporary folder: name the ref, not that folder.
+            base = replace(base, function_path=f"{request.path} at {ref}", task_root="")
+            head = conclude(head_side, progress, stopped_by)
         return PairedRun(head, base, ref, checkout.commit, stopped_by)
 

@@ -284,6 +284,30 @@ ParameterOption = Annotated[
 InitLimitOption = Annotated[
     float, typer.Option(min=0.1, help="Seconds init may take (Lambda's is 10).")
 ]
+PythonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--python",
+        help="The interpreter to run the function on: 3.12, python3.12 or a path (default: "
+        "the Runtime its template declares, else coldprof's own).",
+    ),
+]
+RuntimeBoto3Option = Annotated[
+    str | None,
+    typer.Option(
+        "--runtime-boto3",
+        help="The boto3 version of the runtime directory (default: what the Lambda runtime "
+        "ships, where AWS publishes it).",
+    ),
+]
+PageCacheOption = Annotated[
+    str,
+    typer.Option(
+        "--page-cache",
+        help="warm (steadier attribution) or cold: evict the package and layers from the page "
+        "cache before each cold start, as a new Lambda environment reads from storage.",
+    ),
+]
 
 
 # -- analyze -------------------------------------------------------------------------------------
@@ -353,9 +377,20 @@ def analyze(
             "available) to this speedscope file.",
         ),
     ] = None,
+    python: PythonOption = None,
+    runtime_boto3: RuntimeBoto3Option = None,
+    page_cache: PageCacheOption = "warm",
     architecture: Annotated[
-        str, typer.Option(help="x86_64 or arm64: Lambda's, for the estimate of its init.")
-    ] = "x86_64",
+        str | None,
+        typer.Option(
+            "--architecture",
+            help="x86_64 or arm64: the platform the package is built for, and Lambda's for the "
+            "estimate of its init [default: the template's Architectures, else x86_64]. arm64 "
+            "on an x86_64 machine: sizes from the arm64 build, timings from the x86_64 build of "
+            "the same versions.",
+            show_default=False,
+        ),
+    ] = None,
     package_type: Annotated[
         str, typer.Option(help="zip or image: how it ships to Lambda, for the estimate.")
     ] = "zip",
@@ -387,7 +422,10 @@ def analyze(
             follow_symlinks=follow_symlinks,
             lines=not no_lines,
             line_dependencies=tuple(lines or ()),
-            lambda_architecture=architecture,
+            python=python,
+            runtime_boto3=runtime_boto3,
+            page_cache=page_cache,
+            architecture=architecture,
             package_type=package_type,
         )
         if no_lines and lines:

@@ -107,9 +107,9 @@ def scan_site(site: Path, kind: str) -> list[InstalledDistribution]:
     return found
 
 
-def _stdlib_dirs() -> tuple[Path, ...]:
+def _stdlib_dirs(given: tuple[Path, ...] = ()) -> tuple[Path, ...]:
     paths = sysconfig.get_paths()
-    dirs = {Path(paths["stdlib"]), Path(paths["platstdlib"])}
+    dirs = set(given) or {Path(paths["stdlib"]), Path(paths["platstdlib"])}
     dirs |= {d / "lib-dynload" for d in list(dirs)}
     return tuple(sorted(dirs))
 
@@ -224,6 +224,8 @@ class Attribution:
     layer_dirs: Sequence[Path]
     runtime_dir: Path
     distributions: list[InstalledDistribution] = field(default_factory=list)
+    # The function's interpreter's standard library, when it is not coldprof's own.
+    stdlib_dirs: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.distributions:
@@ -240,7 +242,7 @@ class Attribution:
         for dist in reversed(self.distributions):
             for top in dist.top_level:
                 self._by_top[top] = dist
-        self._stdlib = _stdlib_dirs()
+        self._stdlib = _stdlib_dirs(self.stdlib_dirs)
         # Lambda's sys.path order, with the interpreter's own standard library last.
         self._search_path = [
             str(self.task_root),

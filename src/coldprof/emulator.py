@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import emulator_logs, lambda_logs
+from . import emulator_logs, interpreter, lambda_fs, lambda_logs
 from .archive import (
     MAX_ZIPPED_BYTES,
     ArchiveError,
@@ -355,6 +355,29 @@ def _json(status: int, document: Any, headers: Mapping[str, str] | None = None) 
 
 
 # -- the control plane ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Runtime:
+    """What a function's Runtime really runs on here."""
+
+    python: str
+    version: str  # "3.12.1"
+    runtime_dir: Path
+    note: str | None  # set when it is not the Python the Runtime names
+
+    @property
+    def minor(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+
+def _same_python(a: str, b: str) -> bool:
+    import os
+
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a == b
+
+
 class Emulator:
     """The functions, their environments, and the API operations, without the HTTP."""
 
@@ -369,6 +392,8 @@ class Emulator:
         self.on_log = on_log or (lambda _line: None)
         # Before the cgroups: an emulator killed with SIGKILL may have left processes in its groups.
         sweep_dead_emulators(self.on_log)
+        self.filesystem = lambda_fs.choose_mode()
+        self._runtimes: dict[str, _Runtime] = {}
         self.cgroups = Cgroups(enabled=options.cgroups)
         self.logs = emulator_logs.LogStore(options.log_dir)
         self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
@@ -391,8 +416,14 @@ class Emulator:
         """What a user must know about this emulator's fidelity, for its start-up banner."""
         support = self.support
         notes = [
-            f"functions run on this machine's Python {_PYTHON_FULL} ({self.options.python}), "
-            "whatever their Runtime says",
+            "functions run on the Python their Runtime names where it is installed here, else "
+            f"on Python {_PYTHON_FULL} ({self.options.python}), and say so",
+            f"filesystem: {self.filesystem}"
+            + (
+                " (/var/task read-only, layers at /opt, an empty /tmp per environment)"
+                if self.filesystem == lambda_fs.LAMBDA
+                else f" ({lambda_fs.COPY_CAVEAT})"
+            ),
         ]
         if support.cpu is not None:
             init = (
@@ -526,7 +557,7 @@ class Emulator:
             # Says which interpreter really runs the code, whatever Runtime names.
             "RuntimeVersionConfig": {
                 "RuntimeVersionArn": f"arn:aws:lambda:{fn.region}::runtime:"
-                f"coldprof-local-python{_PYTHON_FULL}"
+                f"coldprof-local-python{self.runtime_for(config.runtime).version}"
             },
             "LoggingConfig": self._logging_config(config),
         }
@@ -635,6 +666,7 @@ class Emulator:
             raise _invalid("Runtime is required for a Zip package; e.g. python3.12")
         if "Handler" not in body:
             raise _invalid("Handler is required for a Zip package; e.g. app.handler")
+        self.runtime_for(_runtime(body["Runtime"]))  # found (or installed) now, outside the lock
         with self._lock:
             if ref.name in self._functions:
                 raise ApiError("ResourceConflictException", f"Function already exist: {ref.name}")
@@ -673,11 +705,9 @@ class Emulator:
                 self._publish(fn, None)
             document = self.configuration(fn, fn.latest, now)
         self.on_log(f"{ref.name}: created ({config.runtime}, {config.memory_mb} MB)")
-        if config.runtime != f"python{_PYTHON}":
-            self.on_log(
-                f"{ref.name}: note: Runtime {config.runtime} runs on this machine's Python "
-                f"{_PYTHON_FULL}"
-            )
+        runtime = self.runtime_for(config.runtime)
+        if runtime.note:
+            self.on_log(f"{ref.name}: note: {runtime.note}")
         return _json(201, document)
 
     def get_function(self, ref: FunctionRef, query: Mapping[str, str], host: str) -> Response:
@@ -1006,9 +1036,46 @@ class Emulator:
             self._kill(entry)
         return found
 
+    def runtime_for(self, runtime: str) -> _Runtime:
+        """The interpreter (and runtime directory) a Runtime runs on: its own Python where it is
+        installed here, else coldprof's, with a note saying so. Found once per Runtime."""
+        with self._lock:
+            found = self._runtimes.get(runtime)
+        if found is not None:
+            return found
+        version = interpreter.wanted_version(runtime)
+        python = interpreter.find_version(version, "Runtime") if version else None
+        note = None
+        if python is None:
+            python = interpreter.own_interpreter()
+            if not _same_python(self.options.python, python.path):
+                probed = interpreter.probe(self.options.python)
+                python = interpreter.Interpreter(
+                    self.options.python,
+                    str(probed["version"]) if probed else python.version,
+                    (),
+                    "--python",
+                )
+            note = (
+                f"Runtime {runtime}: no Python {version or runtime} installed here, so it runs "
+                f"on Python {python.version} ({python.path})"
+            )
+        sdk = interpreter.runtime_sdk(python.runtime, None)
+        if python.is_own and sdk.boto3 is None:
+            runtime_dir = self.runtime_dir
+        else:
+            from .package import cache_root
+
+            runtime_dir = interpreter.installed_runtime_dir(python, sdk, cache_root())
+        found = _Runtime(python.path, python.version, runtime_dir, note)
+        with self._lock:
+            self._runtimes[runtime] = found
+        return found
+
     def _spawn(
         self, fn: _Function, config: FunctionConfig, init_limit_s: float, retry: bool = False
     ) -> tuple[_Warm, InitOutcome]:
+        runtime = self.runtime_for(config.runtime)
         user_env = dict(config.env)
         # Lambda's own variables for this version; environment.py fills in the rest.
         user_env["AWS_LAMBDA_FUNCTION_VERSION"] = config.version
@@ -1018,8 +1085,10 @@ class Emulator:
         spec = EnvironmentSpec(
             handler=config.handler,
             task_root=config.code.task_root,
-            runtime_dir=self.runtime_dir,
-            python=self.options.python,
+            runtime_dir=runtime.runtime_dir,
+            python=runtime.python,
+            python_version=runtime.minor,
+            filesystem=self.filesystem,
             user_env=user_env,
             function_name=fn.name,
             memory_mb=config.memory_mb,
@@ -1082,12 +1151,13 @@ class Emulator:
 
     # -- reporting --------------------------------------------------------------------------
     def _new_log(self, fn: _Function, config: FunctionConfig) -> InvocationLog:
+        actual = self.runtime_for(config.runtime)  # the Python that ran, not the one named
         return InvocationLog(
             function_name=fn.name,
             version=config.version,
-            runtime_version=f"python:{_PYTHON}.local",
+            runtime_version=f"python:{actual.minor}.local",
             runtime_version_arn=(
-                f"arn:aws:lambda:{fn.region}::runtime:coldprof-local-python{_PYTHON_FULL}"
+                f"arn:aws:lambda:{fn.region}::runtime:coldprof-local-python{actual.version}"
             ),
             as_json=config.log_format == "JSON",
         )

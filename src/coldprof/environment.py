@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,11 +15,11 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from . import procstat
+from . import lambda_fs, procstat
 from .procstat import ProcessSample
 from .reaper import become_subreaper, kill_environment, spawn
 from .runtime_api import Invocation, InvocationOutcome, RuntimeApi
@@ -411,19 +412,29 @@ class EnvironmentSpec:
     trace_file: Path | None = None  # the advisor's usage trace (USAGE_TRACER) goes here
     lines_config: Path | None = None  # the line tracer's files and output (child/line_tracer.py)
     runtime_client: str = field(default_factory=default_runtime_client)
+    python_version: str = ""  # "3.12" of ``python``; "" when it is coldprof's own
+    # "host": the directories as they are; "lambda": a private mount namespace with the package
+    # at /var/task, layers at /opt and an empty /tmp; "copy": task_root is already a read-only
+    # copy, and each cold start gets a TMPDIR of its own (see lambda_fs).
+    filesystem: str = lambda_fs.HOST
 
     @property
     def function_arn(self) -> str:
         return f"arn:aws:lambda:{self.region}:{DEFAULT_ACCOUNT}:function:{self.function_name}"
 
+    @property
+    def minor_version(self) -> str:
+        return self.python_version or f"{sys.version_info[0]}.{sys.version_info[1]}"
 
-def layer_paths(layer: Path) -> list[Path]:
+
+def layer_paths(layer: Path, version: str = "") -> list[Path]:
     """The sys.path entries a layer adds, as /opt/python and its site-packages do on Lambda."""
+    version = version or f"{sys.version_info[0]}.{sys.version_info[1]}"
     entries = [layer]
     python_dir = layer / "python"
     if python_dir.is_dir():
         entries.insert(0, python_dir)
-        version_dir = python_dir / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        version_dir = python_dir / "lib" / f"python{version}"
         if (version_dir / "site-packages").is_dir():
             entries.insert(0, version_dir / "site-packages")
     return entries
@@ -431,23 +442,40 @@ def layer_paths(layer: Path) -> list[Path]:
 
 def python_path(spec: EnvironmentSpec) -> list[Path]:
     """Lambda's order: the task root, then layers, then the runtime's own directory."""
+    if spec.filesystem == lambda_fs.LAMBDA:
+        # Where the launcher mounts them; the layers are merged at /opt.
+        entries = [Path(lambda_fs.TASK_ROOT)]
+        opt = Path(lambda_fs.LAYERS_DIR)
+        for layer in spec.layers:
+            for entry in layer_paths(layer, spec.minor_version):
+                seen = opt / entry.relative_to(layer)
+                if seen not in entries:
+                    entries.append(seen)
+        entries.append(Path(lambda_fs.RUNTIME_DIR))
+        return entries
     entries = [spec.task_root]
     for layer in spec.layers:
-        entries.extend(layer_paths(layer))
+        entries.extend(layer_paths(layer, spec.minor_version))
     entries.append(spec.runtime_dir)
     return entries
 
 
+def seen_task_root(spec: EnvironmentSpec) -> Path:
+    """The task root as the function sees it: /var/task in Lambda's filesystem."""
+    return Path(lambda_fs.TASK_ROOT) if spec.filesystem == lambda_fs.LAMBDA else spec.task_root
+
+
 def build_env(spec: EnvironmentSpec, runtime_api: str, scratch: Path) -> dict[str, str]:
     """The process environment: built from scratch, never inherited from the developer's shell."""
-    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    version = spec.minor_version
+    in_lambda_fs = spec.filesystem == lambda_fs.LAMBDA
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
         "HOME": str(scratch),
-        "LAMBDA_TASK_ROOT": str(spec.task_root),
-        "LAMBDA_RUNTIME_DIR": str(spec.runtime_dir),
+        "LAMBDA_TASK_ROOT": str(seen_task_root(spec)),
+        "LAMBDA_RUNTIME_DIR": lambda_fs.RUNTIME_DIR if in_lambda_fs else str(spec.runtime_dir),
         "_HANDLER": spec.handler,
         "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
@@ -473,7 +501,13 @@ def build_env(spec: EnvironmentSpec, runtime_api: str, scratch: Path) -> dict[st
     if spec.importtime:
         env["PYTHONPROFILEIMPORTTIME"] = "1"
     if spec.pycache_prefix is not None:
-        env["PYTHONPYCACHEPREFIX"] = str(spec.pycache_prefix)
+        prefix = lambda_fs.PYCACHE_DIR if in_lambda_fs else str(spec.pycache_prefix)
+        env["PYTHONPYCACHEPREFIX"] = prefix
+    if spec.filesystem == lambda_fs.COPY:
+        # The machine's /tmp is shared: each cold start gets an empty folder of its own.
+        tmp = scratch / "tmp"
+        tmp.mkdir(exist_ok=True)
+        env["TMPDIR"] = env["TMP"] = env["TEMP"] = str(tmp)
     if spec.trace_file is not None:
         env["COLDPROF_TRACE_FILE"] = str(spec.trace_file)
     if spec.lines_config is not None:
@@ -550,6 +584,8 @@ class InitOutcome:
     # The runtime's CPU time, reads and shared libraries at the end of init (the features of
     # the Lambda estimate); None where not measured.
     process: ProcessSample | None = None
+    # Time from spawn to the runtime's exec spent laying out Lambda's filesystem (not init).
+    setup_ms: float | None = None
 
     @property
     def describe(self) -> str:
@@ -600,6 +636,10 @@ def _disk_read_bytes(pid: int) -> int | None:
     return None
 
 
+def _minus(total: int | None, before: int) -> int | None:
+    return None if total is None else max(0, total - before)
+
+
 def _peak_rss_mb(pid: int) -> int:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -630,6 +670,8 @@ class ExecutionEnvironment:
         self._scratch = tempfile.TemporaryDirectory(prefix="coldprof-env-")
         self._killed_for: str | None = None
         self._marker = ""  # NAME=value every process of this environment inherits (reaper.py)
+        self._setup_ms: float | None = None
+        self._setup_read_bytes = 0  # the launcher's own reads, before the runtime's exec
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> InitOutcome:
@@ -639,19 +681,48 @@ class ExecutionEnvironment:
         self._marker = f"AWS_LAMBDA_RUNTIME_API={env['AWS_LAMBDA_RUNTIME_API']}"
         become_subreaper()
         cmd = [*self.spec.wrapper, *runtime_command(self.spec)]
+        in_lambda_fs = self.spec.filesystem == lambda_fs.LAMBDA
+        ready_read = ready_write = -1
+        popen_cmd = cmd
+        if in_lambda_fs:
+            cmd[0] = shutil.which(cmd[0]) or cmd[0]  # execve takes no PATH search
+            ready_read, ready_write = os.pipe()
+            popen_cmd = lambda_fs.launcher_command(
+                cmd,
+                env,
+                self.spec.task_root,
+                self.spec.runtime_dir,
+                self.spec.layers,
+                self.spec.pycache_prefix,
+                ready_write,
+            )
         try:
             self.proc, self.spawned_at = spawn(
-                cmd,
+                popen_cmd,
                 cwd=self.spec.task_root,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT if self.spec.merge_stderr else subprocess.PIPE,
                 start_new_session=True,
+                pass_fds=(ready_write,) if in_lambda_fs else (),
             )
         except OSError as e:
             self.api.close()
+            if in_lambda_fs:
+                os.close(ready_read)
+                os.close(ready_write)
             raise OSError(f"could not start {self.spec.python}: {e}") from e
+        if in_lambda_fs:
+            os.close(ready_write)
+            try:
+                exec_at, self._setup_read_bytes = lambda_fs.read_ready(ready_read, self.proc)
+            except lambda_fs.FilesystemError as e:
+                self.kill()
+                raise OSError(f"could not lay out Lambda's filesystem: {e}") from e
+            # Init starts at the runtime's exec: the namespace set-up before it is not init.
+            self._setup_ms = (exec_at - self.spawned_at) * 1000
+            self.spawned_at = exec_at
         if self.limits is not None:
             self.limits.attach(self.proc.pid)
         self.stdout = OutputCapture(self.proc.stdout)
@@ -672,6 +743,20 @@ class ExecutionEnvironment:
         self._exited.set()
         self.api.ready.set()
 
+    def _process_sample(self) -> ProcessSample:
+        """The runtime's totals at the end of init, less what the launcher of Lambda's
+        filesystem read from disk before its exec; the package's .so files where the process
+        maps them (/var/task and /opt in Lambda's filesystem)."""
+        assert self.proc is not None
+        spec = self.spec
+        layers = (
+            [Path(lambda_fs.LAYERS_DIR)] if spec.filesystem == lambda_fs.LAMBDA else spec.layers
+        )
+        sample = procstat.sample(self.proc.pid, (seen_task_root(spec), *layers))
+        return replace(
+            sample, disk_read_bytes=_minus(sample.disk_read_bytes, self._setup_read_bytes)
+        )
+
     def _wait_init(self) -> InitOutcome:
         deadline = self.spawned_at + self.spec.init_limit_s
         while True:
@@ -685,8 +770,9 @@ class ExecutionEnvironment:
                 True,
                 (api.first_next_at - self.spawned_at) * 1000,
                 "ok",
-                disk_read_bytes=_disk_read_bytes(self.proc.pid),
-                process=procstat.sample(self.proc.pid, (self.spec.task_root, *self.spec.layers)),
+                disk_read_bytes=_minus(_disk_read_bytes(self.proc.pid), self._setup_read_bytes),
+                process=self._process_sample(),
+                setup_ms=self._setup_ms,
             )
         elapsed = (time.perf_counter() - self.spawned_at) * 1000
         if api.init_error is not None:

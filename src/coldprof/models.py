@@ -447,6 +447,14 @@ class AnalyzeResult:
     runs_stopped_by: str | None = None
     # What ran the handler: "awslambdaric", or "coldprof's stand-in" where it cannot install.
     runtime_client: str = "awslambdaric"
+    # Where and on what it ran (older files: coldprof's own Python, the folders as they were).
+    declared_runtime: str | None = None  # the function's Runtime, e.g. "python3.13"
+    interpreter: str = ""  # the path of the Python that ran (`python` is its version)
+    runtime_sdk: str = ""  # the boto3/botocore of the runtime directory, and why those
+    filesystem: str = "host"  # "lambda", "copy" or "host" (see lambda_fs)
+    page_cache: str = "warm"  # "cold": package and layers evicted before each cold start
+    run_disk_read_bytes: tuple[int | None, ...] = ()  # per counted cold start
+    notes: tuple[str, ...] = ()  # what the reader must know about how it was measured
 
     kind = "analyze"
 
@@ -480,6 +488,13 @@ class AnalyzeResult:
             "attribution_problems": list(self.attribution_problems),
             "import_ms": self.import_ms.to_dict() if self.import_ms else None,
             "runtime_client": self.runtime_client,
+            "declared_runtime": self.declared_runtime,
+            "interpreter": self.interpreter,
+            "runtime_sdk": self.runtime_sdk,
+            "filesystem": self.filesystem,
+            "page_cache": self.page_cache,
+            "run_disk_read_bytes": list(self.run_disk_read_bytes),
+            "notes": list(self.notes),
         }
         if self.declared is not None:
             data["declared"] = self.declared.to_dict()
@@ -515,6 +530,13 @@ class AnalyzeResult:
             "attribution_problems",
             "import_ms",
             "runtime_client",
+            "declared_runtime",
+            "interpreter",
+            "runtime_sdk",
+            "filesystem",
+            "page_cache",
+            "run_disk_read_bytes",
+            "notes",
         }
         failure = data.get("failure")
         declared = data.get("declared")
@@ -546,4 +568,11 @@ class AnalyzeResult:
             declared=DeclaredFunction.from_dict(declared) if declared else None,
             runs_stopped_by=data.get("runs_stopped_by"),
             runtime_client=str(data.get("runtime_client", "awslambdaric")),
+            declared_runtime=data.get("declared_runtime"),
+            interpreter=str(data.get("interpreter", "")),
+            runtime_sdk=str(data.get("runtime_sdk", "")),
+            filesystem=str(data.get("filesystem", "host")),
+            page_cache=str(data.get("page_cache", "warm")),
+            run_disk_read_bytes=tuple(data.get("run_disk_read_bytes", ())),
+            notes=tuple(str(n) for n in data.get("notes", ())),
         )

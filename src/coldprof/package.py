@@ -6,7 +6,9 @@ import ast
 import contextlib
 import hashlib
 import importlib.metadata as metadata
+import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -398,6 +400,9 @@ class BuildTarget:
 
     platform: str | None = None  # e.g. "manylinux2014_x86_64"
     python_version: str = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    # Builds what has no wheel for the platform from source (that interpreter's pip); "" is
+    # coldprof's own interpreter.
+    python: str = ""
 
     @property
     def key(self) -> str:
@@ -422,13 +427,16 @@ def build_package(
     cache: Path | None = None,
     log: list[str] | None = None,
     variant: str = "",
+    notes: list[str] | None = None,
+    pins: Sequence[str] = (),
 ) -> Path:
     """pip install -r requirements.txt --target a cache, then lay the function's code over it.
 
-    The cache is keyed by the requirements' hash and the target, so only a change there re-runs pip.
-    ``variant`` stands for the folder's path in the key: audit --base unpacks the base into a
-    new temporary folder each time, and keys its build by the head's path and "@base", so the
-    build is reused and never shared with the head's.
+    The cache is keyed by the requirements' hash, the target and ``pins`` (name==version
+    constraints, e.g. the versions another platform's build resolved), so only a change there
+    re-runs pip. ``variant`` stands for the folder's path in the key: audit --base unpacks the
+    base into a new temporary folder each time, and keys its build by the head's path and
+    "@base", so the build is reused and never shared with the head's.
     Returns the task root.
     """
     target = target or BuildTarget()
@@ -438,13 +446,19 @@ def build_package(
     # b/fn) must never share a build, or each would measure the other's code.
     identity = variant or str(source.path.resolve())
     key = f"{identity}\0{target.key}\0".encode() + requirements.read_bytes()
+    key += "\n".join(pins).encode()
     digest = hashlib.sha256(key).hexdigest()[:16]
     base = (cache or cache_root()) / "builds" / f"{_safe_name(source.path.name)}-{digest}"
     root = base / "package"
     manifest = base / "function-files.txt"
     with _locked(lock_path(base)):
         if not (base / "deps-complete").is_file() or not root.is_dir():
-            _pip_install(requirements, base, target, log)  # a damaged build is redone
+            constraints: list[str] = []  # a damaged build is redone
+            if pins:
+                base.mkdir(parents=True, exist_ok=True)
+                (base / "constraints.txt").write_text("\n".join(pins) + "\n")
+                constraints = ["-c", str(base / "constraints.txt")]
+            _pip_install(requirements, base, target, log, constraints)
         mark_cache_entry(base)
         if not manifest.is_file():
             remove_path(manifest)
@@ -456,6 +470,9 @@ def build_package(
         for relative in wanted:
             _update_file(source.path / relative, root / relative)
         manifest.write_text("\n".join(wanted))
+        warnings = base / BUILD_WARNINGS
+        if notes is not None and warnings.is_file():
+            notes.extend(line for line in warnings.read_text().splitlines() if line)
     return root
 
 
@@ -476,21 +493,110 @@ def _update_file(source: Path, destination: Path) -> None:
     os.replace(staging, destination)
 
 
+BUILD_WARNINGS = "build-warnings.txt"
+_PIP_TARGET_FLAGS = ("--disable-pip-version-check", "--no-input", "--quiet")
+
+
+def _requirement_lines(requirements: Path) -> list[str]:
+    lines = []
+    for raw in requirements.read_text().splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if line and not line.startswith(("#", "-")):
+            lines.append(line)
+    return lines
+
+
+def _requirement_options(requirements: Path) -> list[str]:
+    """The pip options a requirements file sets (--find-links, --index-url...), as arguments."""
+    import shlex
+
+    options = []
+    for raw in requirements.read_text().splitlines():
+        line = raw.strip()
+        if line.startswith("-") and not line.startswith(
+            ("-r", "-c", "--requirement", "--constraint")
+        ):
+            options.extend(shlex.split(line, comments=True))
+    return options
+
+
+def _has_wheel(
+    requirement: str, target: BuildTarget, requirements: Path, pip: Sequence[str]
+) -> bool:
+    """Whether pip finds a wheel for the requirement itself on the target platform."""
+    assert target.platform is not None
+    with tempfile.TemporaryDirectory(prefix="coldprof-wheel-") as scratch:
+        cmd = [*pip, "download", *_PIP_TARGET_FLAGS, "--no-deps"]
+        cmd += [
+            "-d",
+            scratch,
+            *_platform_flags(target),
+            *_requirement_options(requirements),
+            requirement,
+        ]
+        try:
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=300, cwd=requirements.parent
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return done.returncode == 0
+
+
+def _platform_flags(target: BuildTarget) -> list[str]:
+    assert target.platform is not None
+    return [
+        "--platform",
+        target.platform,
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        target.python_version,
+    ]
+
+
+def _merge_into(source: Path, destination: Path) -> None:
+    """Move what ``source`` holds into ``destination``, keeping what is there already."""
+    for entry in source.iterdir():
+        if not (destination / entry.name).exists():
+            shutil.move(str(entry), destination / entry.name)
+
+
 def _pip_install(
-    requirements: Path, base: Path, target: BuildTarget, log: list[str] | None
+    requirements: Path,
+    base: Path,
+    target: BuildTarget,
+    log: list[str] | None,
+    constraints: Sequence[str] = (),
 ) -> None:
     from .installer import find_installer
 
     installer = find_installer()
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=base.parent))
     cmd = installer.install(staging, requirements, target.platform, target.python_version)
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as e:
+    cmd += constraints
+    report = staging.parent / f"{staging.name}-report.json"
+    if target.platform and not installer.is_uv:
+        cmd += ["--report", str(report)]
+    done = _run_pip(cmd, requirements, staging, log, installer.name)
+    warnings: list[str] = []
+    if done.returncode == 0 and target.platform and not installer.is_uv:
+        # pip builds a local folder or a direct URL whatever --only-binary says: say which.
+        warnings = [_source_warning(name, target) for name in _built_from_source(report)]
+    report.unlink(missing_ok=True)
+    if done.returncode != 0 and target.platform and not installer.is_uv:
+        # Lambda's platform tags take wheels only: build what has none from source, alone.
         shutil.rmtree(staging, ignore_errors=True)
-        raise BuildError(f"{installer.name} install -r {requirements} could not run: {e}") from e
-    if log is not None:
-        log.append(done.stdout + done.stderr)
+        staging.mkdir()
+        lines = _requirement_lines(requirements)
+        pip = list(installer.command)
+        no_wheel = [r for r in lines if not _has_wheel(r, target, requirements, pip)]
+        if no_wheel:
+            done = _install_split(
+                lines, no_wheel, requirements, staging, target, log, constraints, pip
+            )
+            warnings = [_source_warning(r, target) for r in no_wheel]
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         headline, explanation = pip_failure(done.stdout, done.stderr)
@@ -507,6 +613,7 @@ def _pip_install(
     remove_path(package)
     base.mkdir(parents=True, exist_ok=True)
     staging.rename(package)
+    (base / BUILD_WARNINGS).write_text("\n".join(warnings))
     (base / "deps-complete").write_text(" ".join(cmd))
 
 
@@ -551,17 +658,105 @@ def pip_failure(stdout: str, stderr: str) -> tuple[str, list[str]]:
     return (errors[-1] if errors else tail[0].strip()), block
 
 
+def _source_warning(requirement: str, target: BuildTarget) -> str:
+    return (
+        f"{requirement}: no wheel for {target.platform} and Python {target.python_version}; "
+        f"built from source on this machine ({platform.machine()})"
+    )
+
+
+def _built_from_source(report: Path) -> list[str]:
+    """The distributions a `pip install --report` installed from something not a wheel."""
+    try:
+        data = json.loads(report.read_text())
+    except (OSError, ValueError):
+        return []
+    names = []
+    for item in data.get("install", []):
+        url = str((item.get("download_info") or {}).get("url", ""))
+        if not url.endswith(".whl"):
+            names.append(str((item.get("metadata") or {}).get("name", url)))
+    return names
+
+
+def _run_pip(
+    cmd: list[str],
+    requirements: Path,
+    staging: Path,
+    log: list[str] | None,
+    name: str = "pip",
+) -> subprocess.CompletedProcess[str]:
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=900, cwd=requirements.parent
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(f"{name} install -r {requirements} could not run: {e}") from e
+    if log is not None:
+        log.append(done.stdout + done.stderr)
+    return done
+
+
+def _install_split(
+    lines: Sequence[str],
+    no_wheel: Sequence[str],
+    requirements: Path,
+    staging: Path,
+    target: BuildTarget,
+    log: list[str] | None,
+    constraints: Sequence[str] = (),
+    pip: Sequence[str] = (sys.executable, "-m", "pip"),
+) -> subprocess.CompletedProcess[str]:
+    """The requirements with wheels as Lambda's platform takes them, then the rest from source
+    with the function's interpreter, merged into ``staging``."""
+    wheels = [r for r in lines if r not in no_wheel]
+    done: subprocess.CompletedProcess[str] | None = None
+    if wheels:
+        cmd = [*pip, "install", *_PIP_TARGET_FLAGS, "--target"]
+        cmd += [str(staging), *_platform_flags(target), *constraints]
+        cmd += [*_requirement_options(requirements), *wheels]
+        done = _run_pip(cmd, requirements, staging, log)
+        if done.returncode != 0:
+            return done
+    built = Path(tempfile.mkdtemp(prefix="source-", dir=staging.parent))
+    try:
+        cmd = [target.python or sys.executable, "-m", "pip", "install", *_PIP_TARGET_FLAGS]
+        cmd += ["--target", str(built), *constraints, *_requirement_options(requirements)]
+        cmd += no_wheel
+        done = _run_pip(cmd, requirements, staging, log)
+        if done.returncode == 0:
+            _merge_into(built, staging)
+    finally:
+        shutil.rmtree(built, ignore_errors=True)
+    return done
+
+
 def task_root_for(
     source: FunctionSource,
     build: bool = True,
     cache: Path | None = None,
     target: BuildTarget | None = None,
     variant: str = "",
+    notes: list[str] | None = None,
+    pins: Sequence[str] = (),
 ) -> Path:
     """The directory Lambda would see as /var/task for this function."""
     if build and source.needs_build:
-        return build_package(source, target=target, cache=cache, variant=variant)
+        return build_package(
+            source, target=target, cache=cache, variant=variant, notes=notes, pins=pins
+        )
     return source.path
+
+
+def resolved_versions(task_root: Path) -> list[str]:
+    """name==version for every distribution a built package holds (its .dist-info folders)."""
+    pins = []
+    for info in sorted(task_root.glob("*.dist-info")):
+        name, _, version = info.name.removesuffix(".dist-info").partition("-")
+        if name and version:
+            pins.append(f"{name}=={version}")
+    return pins
 
 
 # -- the runtime's own directory -------------------------------------------------------------

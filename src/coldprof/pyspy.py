@@ -60,14 +60,19 @@ def find_py_spy() -> str:
 
 
 def spec_for(request: AnalyzeRequest, result: AnalyzeResult) -> EnvironmentSpec:
-    """The environment the analyze runs used, for one more cold start."""
-    from .package import runtime_dir
+    """The environment the analyze runs used, for one more cold start: the same interpreter
+    and runtime directory (py-spy runs on the folders as they are: its paths must be real)."""
+    from . import interpreter
 
+    python = interpreter.resolve(request.python or result.interpreter or None, None)
+    sdk = interpreter.runtime_sdk(python.runtime, request.runtime_boto3)
     return EnvironmentSpec(
         handler=result.handler,
         task_root=Path(result.task_root).expanduser(),  # recorded with ~ for the home folder
-        runtime_dir=runtime_dir(request.cache_dir),
+        runtime_dir=interpreter.runtime_dir_for(python, sdk, request.cache_dir),
         layers=request.layers,
+        python=python.path,
+        python_version=python.minor,
         user_env=dict(request.env),
         init_limit_s=request.init_limit_s,
     )

@@ -350,6 +350,9 @@ class FunctionResult:
     # --local: the Init Duration coldprof estimates for Lambda (estimate.LambdaEstimate as a
     # dict), beside the emulator's, which is this machine's.
     lambda_estimate: Mapping[str, Any] | None = None
+    # The Python that really ran it, where the endpoint says (coldprof's emulator does); None
+    # on AWS, where the runtime is what Runtime names.
+    python: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -383,6 +386,7 @@ class FunctionResult:
             "recommendation": self.recommendation,
             "error": self.error,
             "lambda_estimate": dict(self.lambda_estimate) if self.lambda_estimate else None,
+            "python": self.python,
         }
 
     @classmethod
@@ -410,6 +414,7 @@ class FunctionResult:
             recommendation=data.get("recommendation"),
             error=data.get("error"),
             lambda_estimate=data.get("lambda_estimate") or None,
+            python=data.get("python"),
         )
 
 
@@ -876,6 +881,7 @@ def _function_result(
         arn=snapshot.arn,
         name=snapshot.name,
         runtime=snapshot.runtime,
+        python=python_that_ran(snapshot.runtime_version_arn),
         architecture=snapshot.architecture,
         package_type=snapshot.package_type,
         code_size_bytes=snapshot.code_size_bytes,
@@ -1377,6 +1383,12 @@ def _caveat(n: int, groups: int, distinct_x: int, controls_for: str, no_fit: boo
     return None
 
 
+def python_that_ran(runtime_version_arn: str | None) -> str | None:
+    """The Python version coldprof's emulator ran a function on, from its RuntimeVersionArn."""
+    match = re.search(r"coldprof-local-python(\d+\.\d+\.\d+)", runtime_version_arn or "")
+    return match.group(1) if match else None
+
+
 # -- deploys -------------------------------------------------------------------------------------
 def _plan_deploy(path: Path, request: RemoteRequest, progress: Progress) -> DeployPlan:
     """Resolve and build the function for Lambda's platform, then zip it."""
@@ -1395,8 +1407,17 @@ def _plan_deploy(path: Path, request: RemoteRequest, progress: Progress) -> Depl
     )
     python_version = runtime.removeprefix("python")
     if request.local:
-        # The emulator runs the function on this machine: build for this machine.
-        target = BuildTarget()
+        # The emulator runs the function on the Python its Runtime names where that is
+        # installed here, else on coldprof's own: build for the one that will run it.
+        from .interpreter import find_version
+
+        found = find_version(python_version, "Runtime")
+        version = found.minor if found else f"{sys.version_info[0]}.{sys.version_info[1]}"
+        target = BuildTarget(
+            platform="manylinux2014_x86_64",
+            python_version=version,
+            python=found.path if found else "",
+        )
     else:
         machine = "aarch64" if request.architecture == "arm64" else "x86_64"
         target = BuildTarget(platform=f"manylinux2014_{machine}", python_version=python_version)

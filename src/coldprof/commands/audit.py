@@ -203,7 +203,7 @@ def audit(
     import sys
 
     from .. import config as config_module
-    from ..analyze import AnalyzeRequest
+    from ..analyze import AnalyzeRequest, planned_python
     from ..analyze import analyze as run_analyze
     from ..audit import (
         DEFAULT_MIN_REGRESSION_MS,
@@ -307,8 +307,6 @@ def audit(
         previous = None
         if baseline_path is not None and not update_baseline:
             previous = load_baseline(baseline_path, functions[0] if functions else None)
-            # Refuse before spending a minute on cold starts that cannot be compared.
-            check_comparable(previous, platform.python_version(), sys.platform, platform.machine())
         request = AnalyzeRequest(
             path=path,
             handler=handler or (None if functions else config.get("handler")),
@@ -326,6 +324,10 @@ def audit(
             follow_symlinks=follow_symlinks,
             lines=False,  # the audit shows no lines: skip their traced cold start
         )
+        if previous is not None:
+            # Refuse before spending a minute on cold starts that cannot be compared, on the
+            # Python the function's Runtime names.
+            check_comparable(previous, planned_python(request), sys.platform, platform.machine())
         if fail_on_deferrable_ms is not None and not request.events:
             raise UsageError(
                 "--fail-on-deferrable-ms needs --event: with no invocation to go by, every "

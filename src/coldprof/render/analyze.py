@@ -152,7 +152,12 @@ def headline(result: AnalyzeResult) -> list[str]:
     runs = plural(result.runs, "cold start")
     if result.discarded_runs:
         runs += f" (+{result.discarded_runs} not counted: {result.discarded_reason})"
-    lines = [f"handler {result.handler}  ·  Python {result.python}  ·  {runs}"]
+    python = f"Python {result.python}"
+    if result.declared_runtime and not f"python{result.python}".startswith(
+        result.declared_runtime + "."
+    ):
+        python += f" (declared: {result.declared_runtime})"
+    lines = [f"handler {result.handler}  ·  {python}  ·  {runs}"]
     if result.declared is not None:
         lines.extend(declared_lines(result.declared))
     if result.runtime_client != "awslambdaric":
@@ -193,6 +198,28 @@ def headline(result: AnalyzeResult) -> list[str]:
         f"coldprof bug: attribution inconsistent: {problem}"
         for problem in result.attribution_problems
     )
+    lines.extend(environment_lines(result))
+    return lines
+
+
+def environment_lines(result: AnalyzeResult) -> list[str]:
+    """Where the cold starts ran: filesystem, page cache, runtime SDK, and the notes."""
+    if not result.interpreter:
+        return []  # a result saved before coldprof recorded these
+    where = {
+        "lambda": "Lambda's (/var/task read-only, layers at /opt, an empty /tmp each)",
+        "copy": "a read-only copy (no mount namespace here)",
+        "host": "the folders as they are",
+    }.get(result.filesystem, result.filesystem)
+    cache = f"page cache {result.page_cache}"
+    read = [b for b in result.run_disk_read_bytes if b is not None]
+    if result.page_cache == "cold" and read:
+        read.sort()
+        cache += f" (read from disk: median {size(read[len(read) // 2])} per cold start)"
+    lines = [f"filesystem: {where}; {cache}"]
+    if result.runtime_sdk:
+        lines.append(f"runtime: {result.runtime_sdk}")
+    lines.extend(f"note: {n}" for n in result.notes)
     return lines
 
 

@@ -94,7 +94,7 @@ def function_headline(function: FunctionResult) -> list[str]:
     )
     lines = [
         title,
-        f"{function.runtime or '?'} {function.architecture}  ·  {package}  ·  "
+        f"{runtime_label(function)} {function.architecture}  ·  {package}  ·  "
         f"configured with {function.original_memory_mb} MB",
     ]
     if function.environment_names:
@@ -298,3 +298,13 @@ def summary(result: RemoteResult) -> str:
         if result.runtime_client and result.runtime_client != "awslambdaric"
         else ""
     )
+
+
+def runtime_label(function: FunctionResult) -> str:
+    """The Runtime, and the Python that really ran it where that is known and differs."""
+    runtime = function.runtime or "?"
+    if not function.python:
+        return runtime
+    if f"python{function.python}".startswith(f"{runtime}."):
+        return f"{runtime} (Python {function.python})"
+    return f"{runtime} (RAN ON Python {function.python}: {runtime} is not installed here)"

@@ -1,0 +1,49 @@
+"""Facts about AWS Lambda's Python runtimes that coldprof relies on; imports nothing."""
+
+# The Python runtimes Lambda has offered, newest last, and the platform tags their zip packages
+# are built for (AWS's "Working with .zip file archives for Python Lambda functions").
+PYTHON_RUNTIMES = (
+    "python3.7",
+    "python3.8",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+)
+PLATFORM_TAGS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+
+# The AWS SDK for Python each runtime ships, as AWS last published it. Source: the "Lambda
+# runtimes" page of the AWS Lambda Developer Guide
+# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html), whose table had an
+# "AWS SDK for Python" column; its last version with that column lists boto3-1.20.32
+# botocore-1.23.32 for python3.7, python3.8 and python3.9 (an earlier one: 1.18.55 / 1.21.55).
+# AWS then dropped the column: the Python page now says the version "depends on the runtime
+# version and your AWS Region" and asks you to print boto3.__version__ from a function
+# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html, "Runtime-included SDK
+# versions"). So python3.10 and later have no published version: None here, and coldprof uses
+# the boto3 installed beside it unless --runtime-boto3 names one.
+RUNTIME_SDK_TABLE_READ = "2026-11-29"
+RUNTIME_SDK_SOURCE = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html"
+RUNTIME_SDK: dict[str, tuple[str, str] | None] = {
+    "python3.7": ("1.20.32", "1.23.32"),
+    "python3.8": ("1.20.32", "1.23.32"),
+    "python3.9": ("1.20.32", "1.23.32"),
+    "python3.10": None,
+    "python3.11": None,
+    "python3.12": None,
+    "python3.13": None,
+    "python3.14": None,
+}
+
+
+def runtime_sdk(runtime: str) -> tuple[str, str] | None:
+    """(boto3, botocore) versions AWS published for a runtime such as "python3.9", or None."""
+    return RUNTIME_SDK.get(runtime)
+
+
+def runtime_of(python_version: str) -> str:
+    """The runtime identifier for a Python version: "3.12.1" → "python3.12"."""
+    major, minor = python_version.split(".")[:2]
+    return f"python{major}.{minor}"
