@@ -64,9 +64,9 @@ def saved_result(tmp_path: Path) -> Path:
 
 
 COMMANDS = {
-    "analyze": ("coldprof.analyze:runtime_dir", ["analyze", "{fn}", "--runs", "1"]),
+    "analyze": ("coldprof.interpreter:runtime_dir_for", ["analyze", "{fn}", "--runs", "1"]),
     # Exit 1 would tell CI "findings" and block a merge over coldprof's own bug.
-    "audit": ("coldprof.analyze:runtime_dir", ["audit", "{fn}", "--runs", "1"]),
+    "audit": ("coldprof.interpreter:runtime_dir_for", ["audit", "{fn}", "--runs", "1"]),
     "report": ("coldprof.render:render", ["report", "{saved}"]),
     "remote": ("coldprof.remote:run_remote", ["remote", "{fn}", "--local", "--samples", "1"]),
     "emulator": ("coldprof.emulator:LocalLambda.start", ["emulator", "--port", "0"]),
@@ -95,7 +95,7 @@ def test_an_internal_error_exits_4_with_one_line_and_a_saved_traceback(
 
 def test_debug_prints_the_traceback_and_saves_nothing(function_dir: Path, tmp_path: Path) -> None:
     done = run_with_bug(
-        "coldprof.analyze:runtime_dir",
+        "coldprof.interpreter:runtime_dir_for",
         "--debug",
         "analyze",
         str(function_dir),
@@ -110,7 +110,7 @@ def test_debug_prints_the_traceback_and_saves_nothing(function_dir: Path, tmp_pa
 
 def test_the_saved_report_never_holds_env_values(function_dir: Path, tmp_path: Path) -> None:
     done = run_with_bug(
-        "coldprof.analyze:runtime_dir",
+        "coldprof.interpreter:runtime_dir_for",
         "analyze",
         str(function_dir),
         "--env",
