@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import textwrap
 from pathlib import Path
@@ -18,6 +19,7 @@ from conftest import busy_module, coldprof_cmd, install_distribution
 
 HANDLER = """\
 import json
+import os
 
 def lambda_handler(event, context):
     return {"ok": True}
@@ -145,12 +147,16 @@ def test_base_outside_a_git_repository_is_exit_2(tmp_path: Path) -> None:
     function = tmp_path / "fn"
     function.mkdir()
     (function / "lambda_function.py").write_text(HANDLER)
+    # The tests' temporary folders may sit inside a checkout (conftest's basetemp): git must
+    # not look above this one.
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}
     done = subprocess.run(
         coldprof_cmd("audit", str(function), "--base", "HEAD"),
         capture_output=True,
         text=True,
         timeout=120,
         cwd=tmp_path,
+        env=env,
     )
     assert done.returncode == 2 and "not inside a git repository" in done.stderr
 

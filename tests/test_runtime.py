@@ -134,9 +134,14 @@ def test_python_option_overrides_the_template_and_the_header_shows_both(tmp_path
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    first = done.stdout.splitlines()[0]
-    assert "Python 3.10." in first and "declared: python3.13" in first
     assert json.loads(out.read_text())["declared_runtime"] == "python3.13"
+    # With --output, stdout is a one-line summary: the header is the saved result's.
+    shown = subprocess.run(
+        coldprof_cmd("report", str(out)), capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 0, shown.stderr
+    first = shown.stdout.splitlines()[0]
+    assert "Python 3.10." in first and "declared: python3.13" in first
 
 
 def test_a_missing_interpreter_exits_2_with_an_install_hint(tmp_path: Path) -> None:
@@ -302,7 +307,10 @@ def test_the_result_records_the_filesystem_and_the_report_says_what_copy_misses(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["filesystem"] == "copy"
-    assert "not /var/task" in done.stdout and "root ignores" in done.stdout
+    shown = subprocess.run(
+        coldprof_cmd("report", str(out)), capture_output=True, text=True, timeout=120
+    )
+    assert "not /var/task" in shown.stdout and "root ignores" in shown.stdout
 
 
 def test_namespace_setup_is_not_counted_as_init(make_function: Callable[..., Path]) -> None:
@@ -506,3 +514,69 @@ def test_the_line_traced_start_never_writes_the_users_folder(tmp_path: Path) -> 
     assert traced, "the line-traced cold start did not run"
     assert all(not init["file"].startswith(str(root)) for init in traced)
     assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("filesystem", [lambda_fs.LAMBDA, lambda_fs.COPY])
+def test_audit_base_runs_both_sides_on_the_runtime_python_in_lambdas_filesystem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filesystem: str
+) -> None:
+    """Both sides of audit --base: the interpreter the template names, the package read-only
+    where the function sees it, and the user's checkout unchanged (the base is a git archive)."""
+    from coldprof.basecompare import measure_against_base
+
+    needs("3.12")
+    if filesystem == lambda_fs.LAMBDA and lambda_fs.namespace_refusal() is not None:
+        pytest.skip("no mount namespaces here")
+    monkeypatch.setenv(lambda_fs.FORCE_ENV, filesystem)
+    repo = tmp_path / "repo"
+    root = repo / "fn"
+    root.mkdir(parents=True)
+    template(root, "python3.12")
+    (root / "app.py").write_text('SIDE = "base"\n' + OBSERVING_HANDLER)
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    git("init", "-q")
+    git("-c", "user.email=dev@example.com", "-c", "user.name=dev", "add", "-A")
+    git("-c", "user.email=dev@example.com", "-c", "user.name=dev", "commit", "-qm", "fn")
+    (root / "app.py").write_text(
+        'SIDE = "head"\n' + OBSERVING_HANDLER.replace('"cwd":', '"side": SIDE, "cwd":')
+    )
+    before, status = snapshot(root), git("status", "--porcelain")
+    log_dir = Path(os.environ["COLDPROF_CACHE_DIR"]) / "observations"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{uuid.uuid4().hex}.jsonl"
+    paired = measure_against_base(
+        # As the audit command asks it: no line trace (it runs on a copy of its own, tested above).
+        AnalyzeRequest(
+            path=root, runs=3, bytecode_runs=1, env={"OBSERVATIONS": str(log)}, lines=False
+        ),
+        "HEAD",
+    )
+    seen = [json.loads(line) for line in log.read_text().splitlines()]
+    log.unlink()
+    assert paired.base is not None
+    for result in (paired.head, paired.base):
+        assert result.python.startswith("3.12.") and result.declared_runtime == "python3.12"
+        assert result.filesystem == filesystem
+    head = [init for init in seen if init.get("side") == "head"]
+    base = [init for init in seen if "side" not in init]
+    assert len(base) >= 3 and len(head) >= 4  # the head's bytecode run too
+    for init in seen:
+        assert init["tmp_entries"] == []
+        if filesystem == lambda_fs.LAMBDA:
+            assert init["file"] == "/var/task/app.py" and init["task_root"] == "/var/task"
+            assert init["write"] == "Read-only file system"
+        else:
+            assert not init["file"].startswith(str(repo))
+            # Each side's copy is removed once it is concluded.
+            assert not Path(init["task_root"]).exists()
+            if os.geteuid() != 0:  # a copy is read-only by file mode, which root ignores
+                assert init["write"] == "Permission denied"
+    if filesystem == lambda_fs.COPY:
+        assert len({init["task_root"] for init in seen}) == 2  # one copy per side
+    assert snapshot(root) == before and git("status", "--porcelain") == status

@@ -130,4 +130,3 @@ def measure_against_base(
             base = replace(base, function_path=f"{request.path} at {ref}", task_root="")
             head = conclude(head_side, progress, stopped_by)
         return PairedRun(head, base, ref, checkout.commit, stopped_by)
-
