@@ -294,8 +294,11 @@ def test_github_commands_escape_what_the_runner_would_misread() -> None:
 
 
 def test_markdown_is_headed_by_the_path_with_right_aligned_numbers(
-    audited: Any, analyzed: AnalyzeResult
+    audited: Any, analyzed: AnalyzeResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # From a folder the function is not under, its path shows as saved (the tests' temporary
+    # folders may sit under the checkout coldprof runs from: see conftest's basetemp).
+    monkeypatch.chdir(tmp_path)
     for result, kind in ((audited, "audit"), (analyzed, "analyze")):
         text = render(result, OutputFormat.markdown)
         run = result if kind == "analyze" else result.result
