@@ -580,3 +580,18 @@ def test_audit_base_runs_both_sides_on_the_runtime_python_in_lambdas_filesystem(
     if filesystem == lambda_fs.COPY:
         assert len({init["task_root"] for init in seen}) == 2  # one copy per side
     assert snapshot(root) == before and git("status", "--porcelain") == status
+
+
+def test_a_package_built_for_another_python_ships_that_pythons_bytecode(tmp_path: Path) -> None:
+    """pip compiles with the Python that runs it: a build for 3.12 by coldprof's own Python
+    would ship bytecode 3.12 never loads, and every cold start would compile the package."""
+    other = "3.12" if OWN != "3.12" else "3.13"
+    needs(other)
+    root = tmp_path / "fn"
+    root.mkdir()
+    (root / "requirements.txt").write_text("six\n")
+    (root / "app.py").write_text("import six\ndef lambda_handler(e, c):\n    return 1\n")
+    result = analyze(AnalyzeRequest(path=root, runs=1, bytecode_runs=0, python=other))
+    compiled = [p.name for p in Path(result.task_root).glob("__pycache__/six.*.pyc")]
+    assert compiled == [f"six.cpython-{other.replace('.', '')}.pyc"]
+    assert result.package.has_bytecode  # judged for 3.12, the Python that ran it

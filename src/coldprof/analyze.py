@@ -874,7 +874,8 @@ def _bytecode_penalty(
         f"{spec.task_root};{measured.filesystem};{spec.python}".encode()
     ).hexdigest()[:16]
     base = (request.cache_dir or cache_root()) / "pycache" / key
-    shipped = bytecode_fraction(spec.task_root, attribution.task_root_files) >= 0.5
+    fraction = bytecode_fraction(spec.task_root, attribution.task_root_files, _cache_tag(spec))
+    shipped = fraction >= 0.5
     outside = [(s, seen(s)) for s in sources if not in_package(s)]
     inside = [] if shipped else [(s, seen(s)) for s in sources if in_package(s)]
     try:
@@ -894,6 +895,11 @@ def _bytecode_penalty(
     finally:
         if compare_to != base / "without-package":
             shutil.rmtree(compare_to, ignore_errors=True)
+
+
+def _cache_tag(spec: EnvironmentSpec) -> str:
+    """The .pyc tag of the function's interpreter ("cpython-312")."""
+    return f"cpython-{spec.minor_version.replace('.', '')}"
 
 
 def _bytecode_runs(
@@ -1043,13 +1049,14 @@ def _package_summary(
     sizes: SizeCache,
     penalty: BytecodePenalty | None,
     distributions: Sequence[InstalledDistribution] = (),
+    cache_tag: str | None = None,
 ) -> PackageSummary:
     package = footprint(task_root_files, sizes)
     layers = Footprint()
     for layer in layer_dirs:
         extra = footprint(walk_file_paths(layer), sizes)
         layers = Footprint(layers.unzipped_bytes + extra.unzipped_bytes, 0, 0)
-    fraction = bytecode_fraction(task_root, task_root_files)
+    fraction = bytecode_fraction(task_root, task_root_files, cache_tag)
     warnings = []
     if package.zipped_bytes > ZIPPED_LIMIT:
         warnings.append(
@@ -1153,6 +1160,7 @@ def _result(
         sizes,
         penalty,
         sized.distributions,
+        _cache_tag(prepared.spec),
     )
     sizes.save()
     handler = getattr(source, "handler", "")

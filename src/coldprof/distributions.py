@@ -480,12 +480,15 @@ def footprint(files: Iterable[str | Path], sizes: SizeCache) -> Footprint:
     return Footprint(unzipped, zipped, count)
 
 
-def bytecode_fraction(root: Path, files: Iterable[str] | None = None) -> float:
-    """Share of the package's .py files that ship a matching .pyc for this Python.
+def bytecode_fraction(
+    root: Path, files: Iterable[str] | None = None, tag: str | None = None
+) -> float:
+    """Share of the package's .py files that ship a matching .pyc for the Python whose cache
+    tag is ``tag`` ("cpython-312"; default: this one's).
 
     ``files``: every file below ``root`` as walk_file_paths gives them, when already walked.
     """
-    tag = sys.implementation.cache_tag
+    tag = tag or sys.implementation.cache_tag
     present = set(walk_file_paths(root) if files is None else files)
     sources = compiled = 0
     for file in present:

@@ -408,6 +408,13 @@ class BuildTarget:
     def key(self) -> str:
         return f"py{self.python_version}-{self.platform or 'local'}"
 
+    @property
+    def compiled_by_target(self) -> bool:
+        """Whether the package's bytecode is written by the target's own interpreter: pip
+        compiles with the Python that runs it, whose .pyc files another Python never loads."""
+        own = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        return bool(self.python) and self.python_version != own
+
 
 def function_files(path: Path) -> Iterator[Path]:
     """The function's own files, relative to its directory (what a build lays over pip's)."""
@@ -447,6 +454,8 @@ def build_package(
     identity = variant or str(source.path.resolve())
     key = f"{identity}\0{target.key}\0".encode() + requirements.read_bytes()
     key += "\n".join(pins).encode()
+    if target.compiled_by_target:
+        key += b"\0bytecode by the target's Python"
     digest = hashlib.sha256(key).hexdigest()[:16]
     base = (cache or cache_root()) / "builds" / f"{_safe_name(source.path.name)}-{digest}"
     root = base / "package"
@@ -576,6 +585,8 @@ def _pip_install(
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=base.parent))
     cmd = installer.install(staging, requirements, target.platform, target.python_version)
     cmd += constraints
+    if target.compiled_by_target and not installer.is_uv:  # uv compiles nothing unless asked
+        cmd.append("--no-compile")
     report = staging.parent / f"{staging.name}-report.json"
     if target.platform and not installer.is_uv:
         cmd += ["--report", str(report)]
@@ -607,6 +618,8 @@ def _pip_install(
             if explanation
             else "",
         )
+    if target.compiled_by_target:
+        _compile_with(target.python, staging)
     package = base / "package"
     if not base.is_dir():
         remove_path(base)
@@ -615,6 +628,17 @@ def _pip_install(
     staging.rename(package)
     (base / BUILD_WARNINGS).write_text("\n".join(warnings))
     (base / "deps-complete").write_text(" ".join(cmd))
+
+
+def _compile_with(python: str, folder: Path) -> None:
+    """Write the .pyc files ``python`` loads for every .py under ``folder``, as pip would have
+    had that Python run it. A file that does not compile stays without (as with pip)."""
+    cmd = [python, "-I", "-m", "compileall", "-q", "-j", "0", str(folder)]
+    try:
+        subprocess.run(cmd, capture_output=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise BuildError(f"compiling the package with {python} could not run: {e}") from e
 
 
 PIP_EXPLANATION_LINES = 20
@@ -715,6 +739,7 @@ def _install_split(
     if wheels:
         cmd = [*pip, "install", *_PIP_TARGET_FLAGS, "--target"]
         cmd += [str(staging), *_platform_flags(target), *constraints]
+        cmd += ["--no-compile"] if target.compiled_by_target else []
         cmd += [*_requirement_options(requirements), *wheels]
         done = _run_pip(cmd, requirements, staging, log)
         if done.returncode != 0:
@@ -723,6 +748,7 @@ def _install_split(
     try:
         cmd = [target.python or sys.executable, "-m", "pip", "install", *_PIP_TARGET_FLAGS]
         cmd += ["--target", str(built), *constraints, *_requirement_options(requirements)]
+        cmd += ["--no-compile"] if target.compiled_by_target else []
         cmd += no_wheel
         done = _run_pip(cmd, requirements, staging, log)
         if done.returncode == 0:
