@@ -330,6 +330,26 @@ def test_namespace_setup_is_not_counted_as_init(make_function: Callable[..., Pat
     assert abs(lambda_.init_ms.median - host.init_ms.median) < 60
 
 
+def test_the_estimate_features_leave_out_the_filesystem_launcher(
+    make_function: Callable[..., Path],
+) -> None:
+    """The launcher that lays out Lambda's filesystem is the runtime's own process before its
+    exec: its reads and CPU are not the function's init, and the estimate must not see them."""
+    from coldprof.estimate import features_from
+
+    if lambda_fs.namespace_refusal() is not None:
+        pytest.skip("no mount namespaces here")
+    root = make_function("def lambda_handler(e, c):\n    return 1\n")
+    seen = {}
+    for mode in (lambda_fs.COPY, lambda_fs.LAMBDA):
+        result = analyze(AnalyzeRequest(path=root, runs=3, bytecode_runs=0, filesystem=mode))
+        features = features_from(result)
+        assert features is not None and features.read_bytes is not None
+        seen[mode] = features.read_bytes
+    # The same init reads the same files either way (the launcher alone read ~0.5 MB more).
+    assert abs(seen[lambda_fs.LAMBDA] - seen[lambda_fs.COPY]) < 16 * 1024, seen
+
+
 # -- the page cache -------------------------------------------------------------------------------
 def test_cold_page_cache_reads_the_package_from_disk_every_cold_start() -> None:
     result = analyze(

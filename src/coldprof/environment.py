@@ -671,7 +671,7 @@ class ExecutionEnvironment:
         self._killed_for: str | None = None
         self._marker = ""  # NAME=value every process of this environment inherits (reaper.py)
         self._setup_ms: float | None = None
-        self._setup_read_bytes = 0  # the launcher's own reads, before the runtime's exec
+        self._setup = lambda_fs.LauncherCost()  # the launcher's own work, before the exec
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> InitOutcome:
@@ -716,7 +716,7 @@ class ExecutionEnvironment:
         if in_lambda_fs:
             os.close(ready_write)
             try:
-                exec_at, self._setup_read_bytes = lambda_fs.read_ready(ready_read, self.proc)
+                exec_at, self._setup = lambda_fs.read_ready(ready_read, self.proc)
             except lambda_fs.FilesystemError as e:
                 self.kill()
                 raise OSError(f"could not lay out Lambda's filesystem: {e}") from e
@@ -745,16 +745,21 @@ class ExecutionEnvironment:
 
     def _process_sample(self) -> ProcessSample:
         """The runtime's totals at the end of init, less what the launcher of Lambda's
-        filesystem read from disk before its exec; the package's .so files where the process
-        maps them (/var/task and /opt in Lambda's filesystem)."""
+        filesystem spent before its exec (CPU, reads); the package's .so files where the
+        process maps them (/var/task and /opt in Lambda's filesystem)."""
         assert self.proc is not None
-        spec = self.spec
+        spec, setup = self.spec, self._setup
         layers = (
             [Path(lambda_fs.LAYERS_DIR)] if spec.filesystem == lambda_fs.LAMBDA else spec.layers
         )
         sample = procstat.sample(self.proc.pid, (seen_task_root(spec), *layers))
+        cpu = sample.cpu_ms
         return replace(
-            sample, disk_read_bytes=_minus(sample.disk_read_bytes, self._setup_read_bytes)
+            sample,
+            cpu_ms=None if cpu is None else round(max(0.0, cpu - setup.cpu_ms), 3),
+            read_chars=_minus(sample.read_chars, setup.read_chars),
+            read_calls=_minus(sample.read_calls, setup.read_calls),
+            disk_read_bytes=_minus(sample.disk_read_bytes, setup.disk_read_bytes),
         )
 
     def _wait_init(self) -> InitOutcome:
@@ -770,7 +775,9 @@ class ExecutionEnvironment:
                 True,
                 (api.first_next_at - self.spawned_at) * 1000,
                 "ok",
-                disk_read_bytes=_minus(_disk_read_bytes(self.proc.pid), self._setup_read_bytes),
+                disk_read_bytes=_minus(
+                    _disk_read_bytes(self.proc.pid), self._setup.disk_read_bytes
+                ),
                 process=self._process_sample(),
                 setup_ms=self._setup_ms,
             )

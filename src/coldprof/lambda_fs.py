@@ -86,14 +86,21 @@ elif layers:  # merged as Lambda extracts them: a later layer's file wins
 mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=" + cfg["tmp_size"])
 os.chdir("/var/task")
 argv = cfg["argv"]
-read_bytes = 0
+io = {}
 try:
     for line in open("/proc/self/io"):
-        if line.startswith("read_bytes:"):
-            read_bytes = int(line.split()[1])
-except OSError:
+        key, _, value = line.partition(":")
+        io[key] = int(value)
+except (OSError, ValueError):
     pass
-os.write(ready, ("ok %.9f %d" % (time.clock_gettime(time.CLOCK_MONOTONIC), read_bytes)).encode())
+try:
+    with open("/proc/self/schedstat") as handle:
+        run_ns = int(handle.read().split()[0])
+except (OSError, ValueError, IndexError):
+    run_ns = 0
+os.write(ready, ("ok %.9f %d %d %d %d" % (
+    time.clock_gettime(time.CLOCK_MONOTONIC), io.get("read_bytes", 0), io.get("rchar", 0),
+    io.get("syscr", 0), run_ns)).encode())
 os.close(ready)
 os.execve(argv[0], argv, cfg["env"])
 """
@@ -134,9 +141,22 @@ def launcher_command(
     return [sys.executable, "-S", "-I", "-c", _LAUNCHER, json.dumps(config)]
 
 
-def read_ready(fd: int, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> tuple[float, int]:
-    """The launcher's exec time (perf_counter clock) and the bytes it had read from disk by
-    then, or FilesystemError with its reason."""
+@dataclass(frozen=True)
+class LauncherCost:
+    """What the launcher itself had spent by its exec: the runtime's process totals (the same
+    process after exec) include it, and it is not the function's init."""
+
+    disk_read_bytes: int = 0
+    read_chars: int = 0
+    read_calls: int = 0
+    cpu_ms: float = 0.0
+
+
+def read_ready(
+    fd: int, proc: subprocess.Popen[bytes], timeout: float = 10.0
+) -> tuple[float, LauncherCost]:
+    """The launcher's exec time (perf_counter clock) and what it had spent by then, or
+    FilesystemError with its reason."""
     deadline = time.monotonic() + timeout
     data = b""
     try:
@@ -153,8 +173,8 @@ def read_ready(fd: int, proc: subprocess.Popen[bytes], timeout: float = 10.0) ->
         os.close(fd)
     text = data.decode(errors="replace")
     if text.startswith("ok "):
-        _, at, read_bytes = text.split()
-        return float(at), int(read_bytes)
+        _, at, read_bytes, rchar, syscr, run_ns = text.split()
+        return float(at), LauncherCost(int(read_bytes), int(rchar), int(syscr), int(run_ns) / 1e6)
     raise FilesystemError(text.removeprefix("error ").strip() or "the launcher exited")
 
 
