@@ -403,6 +403,41 @@ def bench_startup(repeats: int = 30) -> Figure:
     )
 
 
+def bench_build(repeats: int = 2) -> list[Figure]:
+    """Cold-cache builds, pip against --installer auto (uv where it yields pip's package)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from installers import build
+
+    figures = []
+    stacks = [SAMPLES / "heavy_deps", REPO / "tests" / "corpus" / "stacks" / "sklearn_model"]
+    for folder in (f for f in stacks if (f / "requirements.txt").is_file()):
+        pip_s: list[float] = []
+        auto_s: list[float] = []
+        used: set[str | None] = set()
+        same = True
+        for index in range(repeats):  # alternating which goes first
+            order = ("pip", "auto") if index % 2 == 0 else ("auto", "pip")
+            results = {name: build(folder, name) for name in order}
+            pip_s.append(results["pip"][0])
+            auto_s.append(results["auto"][0])
+            used.add(results["auto"][1])
+            same = same and results["pip"][2] == results["auto"][2]
+        ratio = statistics.median(pip_s) / statistics.median(auto_s)
+        figures.append(
+            Figure(
+                10,
+                f"build speed-up, {folder.name} (pip ÷ auto, empty coldprof cache)",
+                ratio,
+                "> 1, same distributions",
+                ratio > 1 and same,
+                f"pip {statistics.median(pip_s):.1f} s, auto {statistics.median(auto_s):.1f} s "
+                f"(built with {', '.join(sorted(str(u) for u in used))}); "
+                f"{'same' if same else 'DIFFERENT'} distributions; median of {repeats}",
+            )
+        )
+    return figures
+
+
 def machine() -> list[str]:
     cpu = "unknown"
     try:
@@ -439,6 +474,7 @@ def main() -> int:
         (6, bench_startup),
         (7, bench_auto_runs),
         (8, bench_audit_base),
+        (10, bench_build),
     ]
     figures: list[Figure] = []
     for number, bench in benches:

@@ -70,6 +70,7 @@ from .package import (
     PYCACHE_SOURCE,
     BuildTarget,
     FunctionSource,
+    build_installer,
     cache_root,
     function_files,
     mark_cache_entry,
@@ -137,6 +138,7 @@ class AnalyzeRequest:
     runtime_boto3: str | None = None  # --runtime-boto3: overrides Lambda's table
     filesystem: str | None = None  # "lambda" or "copy"; None: lambda where the kernel allows
     page_cache: str = "warm"  # "cold": evict the package and layers before each cold start
+    installer: str = "auto"  # auto (uv where it yields pip's package), pip or uv
     architecture: str | None = None  # the platform tags built for; None: the template's or x86_64
 
 
@@ -308,7 +310,7 @@ def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepar
         size_root = task_root_for(
             source,
             cache=request.cache_dir,
-            target=_target(request.architecture, python),
+            target=_target(request.architecture, python, request.installer),
             notes=build_notes,
             variant=request.build_variant,
         )
@@ -317,7 +319,7 @@ def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepar
         source,
         build=request.build,
         cache=request.cache_dir,
-        target=_target(machine if size_root else request.architecture, python),
+        target=_target(machine if size_root else request.architecture, python, request.installer),
         notes=build_notes,
         pins=pins,
         variant=request.build_variant,
@@ -380,6 +382,7 @@ def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepar
         mode,
         request.page_cache,
         tuple(build_notes),
+        build_installer(task_root) if task_root != source.path else None,
     )
     return Prepared(
         source,
@@ -667,11 +670,14 @@ def machine_architecture() -> str:
     return "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
 
 
-def _target(architecture: str, python: interpreter.Interpreter) -> BuildTarget:
+def _target(
+    architecture: str, python: interpreter.Interpreter, installer: str = "auto"
+) -> BuildTarget:
     return BuildTarget(
         platform=lambda_facts.PLATFORM_TAGS[architecture],
         python_version=python.minor,
         python=python.path,
+        installer=installer,
     )
 
 
@@ -707,6 +713,7 @@ class _RunInfo:
     filesystem: str
     page_cache: str
     build_notes: Sequence[str]
+    installer: str | None = None  # what built the package, when it was built
 
     def apply(self, result: AnalyzeResult, starts: Sequence[ColdStart]) -> AnalyzeResult:
         declared = self.declared
@@ -731,6 +738,7 @@ class _RunInfo:
             runtime_sdk=_describe_sdk(self.sdk, self.runtime_dir),
             filesystem=self.filesystem,
             page_cache=self.page_cache,
+            installer=self.installer,
             run_disk_read_bytes=tuple(s.disk_read_bytes for s in starts),
             notes=(*result.notes, *notes),
         )

@@ -300,6 +300,29 @@ RuntimeBoto3Option = Annotated[
         "ships, where AWS publishes it).",
     ),
 ]
+InstallerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--installer",
+        metavar="auto|pip|uv",
+        help="What builds the package: pip (as sam build does), uv, or auto: uv where it is "
+        "installed and yields the same distributions and versions as pip, else pip "
+        "[default: [tool.coldprof] installer, else auto].",
+        show_default=False,
+    ),
+]
+
+
+def installer_setting(flag: str | None, start: Path) -> str:
+    """--installer, else [tool.coldprof] installer, else auto; checked."""
+    from .config import load
+
+    chosen = flag if flag is not None else str(load(start).get("installer", "auto"))
+    if chosen not in ("auto", "pip", "uv"):
+        raise UsageError(f"--installer {chosen}: expected auto, pip or uv")
+    return chosen
+
+
 PageCacheOption = Annotated[
     str,
     typer.Option(
@@ -380,6 +403,7 @@ def analyze(
     python: PythonOption = None,
     runtime_boto3: RuntimeBoto3Option = None,
     page_cache: PageCacheOption = "warm",
+    installer: InstallerOption = None,
     architecture: Annotated[
         str | None,
         typer.Option(
@@ -427,6 +451,7 @@ def analyze(
             page_cache=page_cache,
             architecture=architecture,
             package_type=package_type,
+            installer=installer_setting(installer, path),
         )
         if no_lines and lines:
             raise UsageError("--lines NAME and --no-lines contradict each other")

@@ -21,6 +21,7 @@ KEYS: Mapping[str, type | tuple[type, ...]] = {
     "baseline": str,
     "runs": int,
     "handler": str,
+    "installer": str,
 }
 # Settings a [tool.coldprof.functions.<logical id>] table may hold for one function.
 FUNCTION_KEYS = (

@@ -453,6 +453,7 @@ class AnalyzeResult:
     runtime_sdk: str = ""  # the boto3/botocore of the runtime directory, and why those
     filesystem: str = "host"  # "lambda", "copy" or "host" (see lambda_fs)
     page_cache: str = "warm"  # "cold": package and layers evicted before each cold start
+    installer: str | None = None  # what built the package: "pip" or "uv"; None: not built
     run_disk_read_bytes: tuple[int | None, ...] = ()  # per counted cold start
     notes: tuple[str, ...] = ()  # what the reader must know about how it was measured
 
@@ -493,6 +494,7 @@ class AnalyzeResult:
             "runtime_sdk": self.runtime_sdk,
             "filesystem": self.filesystem,
             "page_cache": self.page_cache,
+            "installer": self.installer,
             "run_disk_read_bytes": list(self.run_disk_read_bytes),
             "notes": list(self.notes),
         }
@@ -535,6 +537,7 @@ class AnalyzeResult:
             "runtime_sdk",
             "filesystem",
             "page_cache",
+            "installer",
             "run_disk_read_bytes",
             "notes",
         }
@@ -573,6 +576,7 @@ class AnalyzeResult:
             runtime_sdk=str(data.get("runtime_sdk", "")),
             filesystem=str(data.get("filesystem", "host")),
             page_cache=str(data.get("page_cache", "warm")),
+            installer=data.get("installer"),
             run_disk_read_bytes=tuple(data.get("run_disk_read_bytes", ())),
             notes=tuple(str(n) for n in data.get("notes", ())),
         )

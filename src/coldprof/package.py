@@ -403,6 +403,7 @@ class BuildTarget:
     # Builds what has no wheel for the platform from source (that interpreter's pip); "" is
     # coldprof's own interpreter.
     python: str = ""
+    installer: str = "auto"  # auto, pip or uv (installer.choose): uv only where it matches pip
 
     @property
     def key(self) -> str:
@@ -452,7 +453,10 @@ def build_package(
     # Keyed by the folder's resolved path too: two functions in folders of the same name (a/fn,
     # b/fn) must never share a build, or each would measure the other's code.
     identity = variant or str(source.path.resolve())
-    key = f"{identity}\0{target.key}\0".encode() + requirements.read_bytes()
+    from .installer import choose
+
+    chosen = choose(target.installer).installer.value  # a pip build and a uv one are apart
+    key = f"{identity}\0{target.key}\0{chosen}\0".encode() + requirements.read_bytes()
     key += "\n".join(pins).encode()
     if target.compiled_by_target:
         key += b"\0bytecode by the target's Python"
@@ -585,16 +589,21 @@ def _pip_install(
     staging = Path(tempfile.mkdtemp(prefix="build-", dir=base.parent))
     cmd = installer.install(staging, requirements, target.platform, target.python_version)
     cmd += constraints
+    fallback = None
+    if not installer.is_uv:  # with no pip at all, `uv pip` is the build and nothing compares
+        fallback = _uv_install(requirements, base, staging, target, log, constraints, cmd)
+        if fallback is None:
+            return  # uv built the very package pip would have
     if target.compiled_by_target and not installer.is_uv:  # uv compiles nothing unless asked
         cmd.append("--no-compile")
     report = staging.parent / f"{staging.name}-report.json"
     if target.platform and not installer.is_uv:
         cmd += ["--report", str(report)]
     done = _run_pip(cmd, requirements, staging, log, installer.name)
-    warnings: list[str] = []
+    warnings: list[str] = [fallback] if fallback else []
     if done.returncode == 0 and target.platform and not installer.is_uv:
         # pip builds a local folder or a direct URL whatever --only-binary says: say which.
-        warnings = [_source_warning(name, target) for name in _built_from_source(report)]
+        warnings += [_source_warning(name, target) for name in _built_from_source(report)]
     report.unlink(missing_ok=True)
     if done.returncode != 0 and target.platform and not installer.is_uv:
         # Lambda's platform tags take wheels only: build what has none from source, alone.
@@ -607,7 +616,7 @@ def _pip_install(
             done = _install_split(
                 lines, no_wheel, requirements, staging, target, log, constraints, pip
             )
-            warnings = [_source_warning(r, target) for r in no_wheel]
+            warnings += [_source_warning(r, target) for r in no_wheel]
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         headline, explanation = pip_failure(done.stdout, done.stderr)
@@ -627,7 +636,103 @@ def _pip_install(
     base.mkdir(parents=True, exist_ok=True)
     staging.rename(package)
     (base / BUILD_WARNINGS).write_text("\n".join(warnings))
+    (base / INSTALLER_FILE).write_text("uv" if installer.is_uv else "pip")
     (base / "deps-complete").write_text(" ".join(cmd))
+
+
+INSTALLER_FILE = "installer"  # in a build: which installer made it, "pip" or "uv"
+
+
+def build_installer(task_root: Path) -> str | None:
+    """Which installer built the package at ``task_root``; None for a folder as it is."""
+    try:
+        return (task_root.parent / INSTALLER_FILE).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _uv_install(
+    requirements: Path,
+    base: Path,
+    staging: Path,
+    target: BuildTarget,
+    log: list[str] | None,
+    constraints: Sequence[str],
+    pip_cmd: Sequence[str],
+) -> str | None:
+    """Build with uv when it is chosen and yields what pip would; None when it did.
+
+    Otherwise returns why pip builds instead ("" when uv was not chosen). pip's resolution of
+    the same command (a dry run, remembered per command) runs beside uv's install.
+    """
+    import concurrent.futures
+
+    from .installer import (
+        Preference,
+        choose,
+        differences,
+        installed_distributions,
+        pip_resolution,
+        uv_install_command,
+    )
+
+    choice = choose(target.installer)
+    if choice.installer is not Preference.uv or choice.uv is None:
+        return ""
+    # uv compiles with the interpreter it installs for, so its .pyc match the target's Python.
+    cmd = uv_install_command(
+        choice.uv,
+        target.python or sys.executable,
+        staging,
+        requirements,
+        target.platform,
+        target.python_version,
+        constraints,
+    )
+    start = list(pip_cmd).index("-r")
+    key = hashlib.sha256(
+        "\0".join([*pip_cmd[start:], requirements.read_text()]).encode()
+    ).hexdigest()[:16]
+    resolution_file = base.parent.parent / "resolutions" / f"{key}.json"
+    # The dry run installs nothing: its --target only has to be a folder that is not staging.
+    dry = [a for a in pip_cmd if a != "--no-compile"]
+    dry[dry.index("--target") + 1] = str(staging.parent / f"{staging.name}-dry")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        resolved = pool.submit(pip_resolution, dry, requirements.parent, resolution_file)
+        try:
+            done = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=900, cwd=requirements.parent
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            done = subprocess.CompletedProcess(cmd, 1, "", str(e))
+        pip_would = resolved.result()
+    if log is not None:
+        log.append(done.stdout + done.stderr)
+    why = None
+    if done.returncode != 0:
+        last = [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["?"]
+        why = f"uv could not build it ({last[0].strip()})"
+    elif pip_would is None:
+        why = "pip's resolution, to compare uv's build with, could not be had"
+    else:
+        differ = differences(pip_would, installed_distributions(staging))
+        if differ:
+            more = f" and {len(differ) - 4} more" if len(differ) > 4 else ""
+            why = f"uv's build differs from pip's ({', '.join(differ[:4])}{more})"
+    if why is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        return f"built with pip: {why}"
+    package = base / "package"
+    if not base.is_dir():
+        remove_path(base)
+    remove_path(package)
+    base.mkdir(parents=True, exist_ok=True)
+    staging.rename(package)
+    (base / BUILD_WARNINGS).write_text("")
+    (base / INSTALLER_FILE).write_text("uv")
+    (base / "deps-complete").write_text(" ".join(cmd))
+    return None
 
 
 def _compile_with(python: str, folder: Path) -> None:

@@ -17,6 +17,7 @@ from ..cli import (
     FunctionOption,
     HandlerOption,
     InitLimitOption,
+    InstallerOption,
     LayerOption,
     MaxRunsOption,
     OutputOption,
@@ -26,6 +27,7 @@ from ..cli import (
     app,
     emit,
     fail,
+    installer_setting,
     make_progress,
     output_format,
     parse_env,
@@ -165,6 +167,7 @@ def audit(
     layer: LayerOption = None,
     env: EnvOption = None,
     follow_symlinks: FollowSymlinksOption = False,
+    installer: InstallerOption = None,
     bytecode_runs: Annotated[
         int,
         typer.Option(min=0, help="Cold starts to measure the no-bytecode penalty (0 skips it)."),
@@ -289,6 +292,7 @@ def audit(
                 bytecode_runs=bytecode_runs,
                 init_limit_s=init_limit,
                 events=tuple(event or ()),
+                installer=installer_setting(installer, path),
             )
             audit_all(
                 project,
@@ -323,6 +327,7 @@ def audit(
             events=tuple(event or ()),
             follow_symlinks=follow_symlinks,
             lines=False,  # the audit shows no lines: skip their traced cold start
+            installer=installer_setting(installer, path),
         )
         if previous is not None:
             # Refuse before spending a minute on cold starts that cannot be compared, on the

@@ -190,8 +190,9 @@ def headline(result: AnalyzeResult) -> list[str]:
             penalty = f"{none}: {ms(p.bytecode_penalty_ms)} ms{over}; the interval holds 0"
     lines.append(
         f"package: {size(p.unzipped_bytes)} unzipped, {size(p.zipped_bytes)} zipped, "
-        f"{p.files} file{'' if p.files == 1 else 's'}; "
-        f"bytecode {'shipped' if p.has_bytecode else 'NOT shipped'} ({penalty})"
+        f"{p.files} file{'' if p.files == 1 else 's'}"
+        + (f", built with {result.installer}" if result.installer else "")
+        + f"; bytecode {'shipped' if p.has_bytecode else 'NOT shipped'} ({penalty})"
     )
     lines.extend(f"warning: {w}" for w in p.warnings)
     lines.extend(
