@@ -59,7 +59,8 @@ class Footprint:
     files: int = 0
 
 
-def _read_metadata(dist_info: Path) -> tuple[str, str]:
+def read_metadata(dist_info: Path) -> tuple[str, str]:
+    """(Name, Version) from a .dist-info's METADATA; from its folder name when unreadable."""
     name, version = dist_info.name.removesuffix(".dist-info"), ""
     try:
         with open(dist_info / "METADATA", encoding="utf-8", errors="replace") as handle:
@@ -84,7 +85,7 @@ def scan_site(site: Path, kind: str) -> list[InstalledDistribution]:
         record = dist_info / "RECORD"
         if not record.is_file():
             continue
-        name, version = _read_metadata(dist_info)
+        name, version = read_metadata(dist_info)
         with open(record, encoding="utf-8", errors="replace", newline="") as handle:
             rows = [row[0] for row in csv.reader(handle) if row]
         # normpath, not resolve: the runtime dir is made of symlinks whose paths must stay put.

@@ -201,24 +201,12 @@ def uv_install_command(
 
 def installed_distributions(site: Path) -> dict[str, str]:
     """name → version of every distribution installed in ``site`` (its *.dist-info)."""
+    from .distributions import read_metadata
     from .package import normalize_name
 
     found: dict[str, str] = {}
     for dist_info in site.glob("*.dist-info"):
-        name, version = dist_info.name.removesuffix(".dist-info").rsplit("-", 1)
-        metadata = dist_info / "METADATA"
-        try:
-            with open(metadata, encoding="utf-8", errors="replace") as handle:
-                for line in handle:
-                    if not line.strip():
-                        break
-                    key, _, value = line.partition(":")
-                    if key == "Name":
-                        name = value.strip()
-                    elif key == "Version":
-                        version = value.strip()
-        except OSError:
-            pass
+        name, version = read_metadata(dist_info)
         found[normalize_name(name)] = version
     return found
 

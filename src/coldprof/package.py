@@ -629,6 +629,13 @@ def _pip_install(
         )
     if target.compiled_by_target:
         _compile_with(target.python, staging)
+    _keep_build(base, staging, "uv" if installer.is_uv else "pip", warnings, cmd)
+
+
+def _keep_build(
+    base: Path, staging: Path, installer: str, warnings: Sequence[str], cmd: Sequence[str]
+) -> None:
+    """Make ``staging`` the build's package, with what built it and what to say about it."""
     package = base / "package"
     if not base.is_dir():
         remove_path(base)
@@ -636,7 +643,7 @@ def _pip_install(
     base.mkdir(parents=True, exist_ok=True)
     staging.rename(package)
     (base / BUILD_WARNINGS).write_text("\n".join(warnings))
-    (base / INSTALLER_FILE).write_text("uv" if installer.is_uv else "pip")
+    (base / INSTALLER_FILE).write_text(installer)
     (base / "deps-complete").write_text(" ".join(cmd))
 
 
@@ -723,15 +730,7 @@ def _uv_install(
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         return f"built with pip: {why}"
-    package = base / "package"
-    if not base.is_dir():
-        remove_path(base)
-    remove_path(package)
-    base.mkdir(parents=True, exist_ok=True)
-    staging.rename(package)
-    (base / BUILD_WARNINGS).write_text("")
-    (base / INSTALLER_FILE).write_text("uv")
-    (base / "deps-complete").write_text(" ".join(cmd))
+    _keep_build(base, staging, "uv", [], cmd)
     return None
 
 
