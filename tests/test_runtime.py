@@ -615,3 +615,19 @@ def test_a_package_built_for_another_python_ships_that_pythons_bytecode(tmp_path
     compiled = [p.name for p in Path(result.task_root).glob("__pycache__/six.*.pyc")]
     assert compiled == [f"six.cpython-{other.replace('.', '')}.pyc"]
     assert result.package.has_bytecode  # judged for 3.12, the Python that ran it
+
+
+def test_lambdas_filesystem_is_not_laid_over_coldprofs_own_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A checkout in /tmp runs coldprof from a venv under /tmp: a fresh /tmp would hide the
+    interpreter and the packages the runtime directory links to, so the copy mode is used."""
+    with monkeypatch.context() as patched:
+        patched.setattr(sys, "prefix", "/tmp/checkout/.venv")
+        lambda_fs.namespace_refusal.cache_clear()
+        try:
+            assert lambda_fs.hidden_host_path() == "/tmp/checkout/.venv"
+            assert "would hide" in (lambda_fs.namespace_refusal() or "")
+            assert lambda_fs.choose_mode() == lambda_fs.COPY
+        finally:
+            lambda_fs.namespace_refusal.cache_clear()

@@ -178,11 +178,41 @@ def read_ready(
     raise FilesystemError(text.removeprefix("error ").strip() or "the launcher exited")
 
 
+# The folders Lambda's filesystem lays over the host's: what the runtime needs from the host must
+# not live under them (a checkout in /tmp, a venv in /opt), or it would vanish at exec.
+REPLACED = ("/tmp", "/var", LAYERS_DIR)
+
+
+def hidden_host_path() -> str | None:
+    """A folder coldprof's runtime needs (its interpreter, its packages, which the runtime
+    directory links to) that Lambda's filesystem would hide; None when there is none."""
+    import coldprof
+
+    needed = {
+        sys.prefix,
+        sys.base_prefix,
+        os.path.dirname(sys.executable),
+        os.path.dirname(os.path.realpath(sys.executable)),
+        os.path.dirname(os.path.abspath(coldprof.__file__)),
+    }
+    for path in sorted(needed):
+        for root in REPLACED:
+            if path == root or path.startswith(root + os.sep):
+                return path
+    return None
+
+
 @functools.lru_cache(maxsize=1)
 def namespace_refusal() -> str | None:
     """None when this kernel lets coldprof lay out Lambda's filesystem, else why not."""
     if not sys.platform.startswith("linux"):
         return f"private mount namespaces are Linux only (this is {sys.platform})"
+    hidden = hidden_host_path()
+    if hidden is not None:
+        return (
+            f"coldprof runs from {hidden}, which Lambda's filesystem would hide (it lays its own "
+            f"{', '.join(REPLACED)} over the host's)"
+        )
     with tempfile.TemporaryDirectory(prefix="coldprof-fs-probe-") as scratch:
         root = Path(scratch)
         (root / "task").mkdir()
