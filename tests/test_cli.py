@@ -42,3 +42,25 @@ def test_unknown_option_is_usage_error() -> None:
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+def test_a_reader_that_goes_away_is_exit_141_not_a_finding() -> None:
+    """`coldprof report big.json | true`: exit 1 would read as findings to CI."""
+    import os
+    import subprocess
+
+    from conftest import REPO, coldprof_cmd
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before coldprof writes a byte
+    try:
+        done = subprocess.run(
+            coldprof_cmd(
+                "report", str(REPO / "reports" / "analyze-heavy_deps.json"), "--format", "json"
+            ),
+            stdout=write, stderr=subprocess.PIPE, text=True, timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr

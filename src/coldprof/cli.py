@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from .project import Project
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipeline's closed reader
+
+
 class _ErrorBoundary(TyperGroup):
     """The one error boundary of every command: coldprof's errors become their line and exit
     code; anything unexpected is coldprof's own bug, exit 4, never 1 (findings) nor 3."""
@@ -41,7 +44,14 @@ class _ErrorBoundary(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
+        except BrokenPipeError:
+            # The reader went away (`coldprof ... | head`): not a finding (1), not a crash (4).
+            # Quiet the rest of the output, and exit as a shell does on SIGPIPE.
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except ColdprofError as e:
             fail(e)
