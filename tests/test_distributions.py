@@ -129,3 +129,19 @@ def test_a_flask_3_app_is_analyzed(tmp_path: Path) -> None:
     assert owners["flask.sansio.app"] == "flask"
     assert owners["flask"] == "flask"
     assert {"flask", "werkzeug", "jinja2"} <= {d["name"] for d in result["dependencies"]}
+
+
+def test_bytecode_the_record_does_not_list_belongs_to_its_distribution(tmp_path: Path) -> None:
+    """uv's --compile-bytecode leaves the .pyc out of RECORD (pip lists them): they are the
+    distribution's all the same, not the function's own files."""
+    site = tmp_path / "fn"
+    install_distribution(site, "dep", {"dep/__init__.py": "X = 1\n"})
+    compiled = site / "dep" / "__pycache__" / "__init__.cpython-311.pyc"
+    compiled.parent.mkdir()
+    compiled.write_bytes(b"\0" * 4096)
+    (site / "app.py").write_text("import dep\n")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    attribution = Attribution(site, [], runtime)
+    assert str(compiled) in attribution.by_name["dep"].files
+    assert [Path(f).name for f in attribution.function_files()] == ["app.py"]

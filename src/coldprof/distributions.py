@@ -90,7 +90,8 @@ def scan_site(site: Path, kind: str) -> list[InstalledDistribution]:
             rows = [row[0] for row in csv.reader(handle) if row]
         # normpath, not resolve: the runtime dir is made of symlinks whose paths must stay put.
         base = str(site)
-        files = tuple(os.path.normpath(os.path.join(base, row)) for row in rows)
+        listed = [os.path.normpath(os.path.join(base, row)) for row in rows]
+        files = tuple(listed + _compiled_beside(listed))
         firsts = {row.split("/", 1)[0] for row in rows}
         tops = {
             first.split(".")[0]
@@ -105,6 +106,34 @@ def scan_site(site: Path, kind: str) -> list[InstalledDistribution]:
                 normalize_name(name), version, kind, site, files, tuple(sorted(tops)), record
             )
         )
+    return found
+
+
+def _compiled_beside(files: Sequence[str]) -> list[str]:
+    """The `__pycache__/*.pyc` of a distribution's `.py` files that its RECORD does not list.
+
+    pip lists the bytecode it compiled; uv's `--compile-bytecode` (and a compileall run after
+    the install) does not. Those files are the distribution's all the same: without this they
+    would count as the function's own, with their megabytes.
+    """
+    listed = set(files)
+    stems: dict[str, set[str]] = {}
+    for file in files:
+        if file.endswith(".py"):
+            folder, name = os.path.split(file)
+            stems.setdefault(folder, set()).add(name[:-3])
+    found = []
+    for folder, names in stems.items():
+        cache = os.path.join(folder, "__pycache__")
+        try:
+            entries = os.listdir(cache)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.endswith(".pyc") and entry.split(".", 1)[0] in names:
+                path = os.path.join(cache, entry)
+                if path not in listed:
+                    found.append(path)
     return found
 
 

@@ -118,7 +118,8 @@ def find_installer(
 # - a wheel may hold an empty directory entry (PyYAML 6.0.2's manylinux wheel has `PyYAML.libs/`
 #   with no file in it; Cython's too): uv creates the empty folder, pip skips it;
 # - pip lists the `.pyc` files it compiled in RECORD, uv's `--compile-bytecode` does not.
-# Neither changes what is imported or its size, so they are not compared.
+# Neither changes what is imported, so they are not compared; and attribution gives bytecode
+# that RECORD does not list to the distribution of its source (distributions._compiled_beside).
 
 class Preference(str, enum.Enum):
     """--installer: auto (uv where it yields pip's package), pip, or uv."""
