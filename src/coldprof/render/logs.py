@@ -8,7 +8,7 @@ from typing import Any
 
 from ..logs import FunctionLogs, LogsResult, LogStats
 from . import html as page
-from .units import ms
+from .units import ms, plural
 
 HEADERS = (
     "function",
@@ -25,10 +25,6 @@ HEADERS = (
     "init $/month",
 )
 ALIGN = ("left", *("right",) * (len(HEADERS) - 1))
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
 def _day(epoch_ms: int) -> str:
@@ -50,7 +46,7 @@ def title(result: LogsResult) -> str:
         result.source.replace("insights", "Logs Insights").replace("filter", "FilterLogEvents"),
     )
     return (
-        f"coldprof logs: {_plural(len(result.functions), 'function')}, "
+        f"coldprof logs: {plural(len(result.functions), 'function')}, "
         f"{_day(result.start_ms)} to {_day(result.end_ms)} ({_span(result.window_days)}), "
         f"read with {source}"
     )
@@ -98,7 +94,7 @@ def footnotes(result: LogsResult) -> list[str]:
             lines.append(f"{function.name}: failed inits ({failed})")
         if function.stats.restores:
             lines.append(
-                f"{function.name}: {_plural(function.stats.restores, 'SnapStart restore')}"
+                f"{function.name}: {plural(function.stats.restores, 'SnapStart restore')}"
             )
         if function.note:
             lines.append(f"{function.name}: {function.note}")
