@@ -84,7 +84,11 @@ def test_python_option_runs_the_cold_starts_on_that_interpreter(tmp_path: Path) 
     assert result["python"].startswith("3.12.")
     # The interpreter that ran says so itself: the recorded path reports 3.12.
     probe = subprocess.run(
-        [result["interpreter"], "-c", "import sys; print(sys.version_info[:2])"],
+        [
+            os.path.expanduser(result["interpreter"]),
+            "-c",
+            "import sys; print(sys.version_info[:2])",
+        ],
         capture_output=True,
         text=True,
         check=True,

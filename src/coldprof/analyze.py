@@ -734,7 +734,7 @@ class _RunInfo:
             result,
             python=self.python.version,
             declared_runtime=declared[0] if declared else None,
-            interpreter=self.python.path,
+            interpreter=recorded_path(self.python.path),
             runtime_sdk=_describe_sdk(self.sdk, self.runtime_dir),
             filesystem=self.filesystem,
             page_cache=self.page_cache,

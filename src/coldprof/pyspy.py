@@ -64,7 +64,8 @@ def spec_for(request: AnalyzeRequest, result: AnalyzeResult) -> EnvironmentSpec:
     and runtime directory (py-spy runs on the folders as they are: its paths must be real)."""
     from . import interpreter
 
-    python = interpreter.resolve(request.python or result.interpreter or None, None)
+    recorded = os.path.expanduser(result.interpreter) if result.interpreter else None
+    python = interpreter.resolve(request.python or recorded, None)
     sdk = interpreter.runtime_sdk(python.runtime, request.runtime_boto3)
     return EnvironmentSpec(
         handler=result.handler,
