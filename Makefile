@@ -103,7 +103,7 @@ bench: $(VENV)/.installed-test bytecode
 	$(BIN)/python benchmarks/run.py --output reports/benchmarks.md
 
 # Rebuild the published Lambda functions (reports/calibration.md lists them), analyze each here
-# and refit the Lambda init estimate: writes src/coldprof/data/lambda_model.json and the report.
+# and refit the Lambda init estimate: writes src/coldprof/estimate/data/lambda_model.json and the report.
 # Downloads about 400 MB of wheels the first time (into .cache/wheels).
 calibrate: $(VENV)/.installed bytecode
 	$(BIN)/python benchmarks/calibrate.py

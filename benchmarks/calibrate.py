@@ -3,8 +3,8 @@
 Each row of the calibration set is an Init Duration someone measured on AWS Lambda. The functions
 are rebuilt here from what the row says (pip install --target of its packages, a handler that
 imports them at module level), analyzed like any user function, and the published figure is
-regressed on the features measured. Writes src/coldprof/data/lambda_model.json (the model and
-its data) and reports/calibration.md (each point's leave-one-out error).
+regressed on the features measured. Writes src/coldprof/estimate/data/lambda_model.json (the
+model and its data) and reports/calibration.md (each point's leave-one-out error).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from coldprof import speedref
-from coldprof.analyze import AnalyzeRequest, analyze
-from coldprof.calibrate import BASELINE_RUNTIME, Point, fit, model_document
 from coldprof.errors import ColdprofError
-from coldprof.estimate import MODEL_FILE, InitFeatures, features_from
+from coldprof.estimate import speedref
+from coldprof.estimate.calibrate import BASELINE_RUNTIME, Point, fit, model_document
+from coldprof.estimate.model import MODEL_FILE, InitFeatures, features_from
+from coldprof.measure.analyze import AnalyzeRequest, analyze
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "reports" / "calibration.md"

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from coldprof.installer import find_uv
-from coldprof.package import BuildTarget, FunctionSource, build_installer, build_package
+from coldprof.build.installer import find_uv
+from coldprof.build.package import BuildTarget, FunctionSource, build_installer, build_package
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "corpus" / "stacks"

@@ -111,4 +111,4 @@ def make_function(tmp_path: Path) -> Callable[..., Path]:
 
 def coldprof_cmd(*args: str) -> list[str]:
     """The installed CLI, run as a real subprocess."""
-    return [sys.executable, "-m", "coldprof.cli", *args]
+    return [sys.executable, "-m", "coldprof", *args]

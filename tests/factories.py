@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 
-from coldprof.models import (
+from coldprof.results.models import (
     AnalyzeResult,
     DependencyCost,
     ImportTreeNode,

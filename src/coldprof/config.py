@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from coldprof.errors import UsageError
 
 # Key → the type it must have. Dashes and underscores are both accepted, as in ruff and mypy.
 KEYS: Mapping[str, type | tuple[type, ...]] = {

@@ -47,3 +47,25 @@ def runtime_of(python_version: str) -> str:
     """The runtime identifier for a Python version: "3.12.1" → "python3.12"."""
     major, minor = python_version.split(".")[:2]
     return f"python{major}.{minor}"
+
+# Memory: Lambda accepts 128 to 10,240 MB, in 1 MB steps; one full vCPU at 1,769 MB, and CPU in
+# proportion to memory (shared/lambda-facts.md).
+MIN_MEMORY_MB = 128
+MAX_MEMORY_MB = 10_240
+MB_PER_VCPU = 1769
+# The memory tiers a sweep tries unless told otherwise.
+DEFAULT_TIERS = (128, 256, 512, 1024, 1769, 3008)
+
+# Package quotas: 50 MB zipped for a direct upload, 250 MB unzipped (function and layers together).
+ZIPPED_LIMIT_BYTES = 50 * 1024 * 1024
+UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
+
+# The region an SDK falls back to when nothing names one, and the one the local emulator serves.
+DEFAULT_REGION = "us-east-1"
+
+# First-tier on-demand prices in US dollars, us-east-1 (AWS's Lambda pricing page).
+PRICE_PER_GB_SECOND_USD: dict[str, float] = {
+    "x86_64": 0.0000166667,
+    "arm64": 0.0000133334,
+}
+PRICE_PER_REQUEST_USD = 0.20 / 1_000_000

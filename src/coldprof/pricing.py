@@ -5,12 +5,7 @@ from __future__ import annotations
 import datetime
 import math
 
-# First-tier on-demand prices, us-east-1 (shared/lambda-facts.md, from AWS's pricing page).
-PRICE_PER_GB_SECOND_USD: dict[str, float] = {
-    "x86_64": 0.0000166667,
-    "arm64": 0.0000133334,
-}
-PRICE_PER_REQUEST_USD = 0.20 / 1_000_000
+from coldprof.lambda_facts import PRICE_PER_GB_SECOND_USD, PRICE_PER_REQUEST_USD
 
 # From this date Lambda bills the INIT phase of on-demand zip functions on managed runtimes
 # ("AWS Lambda standardizes billing for INIT phase", AWS Compute Blog, 2025). Container images,

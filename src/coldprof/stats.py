@@ -148,7 +148,7 @@ def _binomial_cdf_half(k: int, n: int) -> float:
     """P(X ≤ k) for X ~ Binomial(n, 1/2)."""
     if k < 0:
         return 0.0
-    return math.fsum(math.comb(n, i) for i in range(min(k, n) + 1)) / 2**n
+    return float(math.fsum(math.comb(n, i) for i in range(min(k, n) + 1)) / 2**n)
 
 
 def median_ci_ranks(n: int, confidence: float = CONFIDENCE) -> tuple[int, int]:

@@ -6,8 +6,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import UsageError
-from .model import STAND_IN_PREFIX, FunctionSpec, LayerSpec, Project, Skipped, StandIn
+from coldprof.errors import UsageError
+from coldprof.project.model import (
+    STAND_IN_PREFIX,
+    FunctionSpec,
+    LayerSpec,
+    Project,
+    Skipped,
+    StandIn,
+)
 
 __all__ = [
     "STAND_IN_PREFIX",
@@ -31,7 +38,7 @@ _PARENT_LEVELS = 5
 
 def load_project(template: Path, parameters: Mapping[str, str] | None = None) -> Project:
     """One project file (or a cdk.out folder) → its functions."""
-    from . import sam, serverless
+    from coldprof.project import sam, serverless
 
     if template.is_dir():
         return _cdk(template, parameters)
@@ -79,7 +86,7 @@ def find_project(path: Path, parameters: Mapping[str, str] | None = None) -> Pro
 
 
 def _cdk(folder: Path, parameters: Mapping[str, str] | None) -> Project:
-    from . import sam
+    from coldprof.project import sam
 
     templates = sorted(folder.glob("*.template.json")) + sorted(
         folder.glob("assembly-*/*.template.json")

@@ -6,8 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..environment import DEFAULT_ACCOUNT, DEFAULT_REGION
-from .model import STAND_IN_PREFIX
+from coldprof.lambda_facts import DEFAULT_REGION
+from coldprof.project.model import STAND_IN_PREFIX
+from coldprof.runner.environment import DEFAULT_ACCOUNT
 
 # Pseudo parameters with the values coldprof's local environment already uses.
 PSEUDO_PARAMETERS = {

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .intrinsics import Resolver, scalar_text
-from .model import FunctionSpec, LayerSpec, Project, Skipped, StandIn
-from .yamlload import load_template
+from coldprof.project.intrinsics import Resolver, scalar_text
+from coldprof.project.model import FunctionSpec, LayerSpec, Project, Skipped, StandIn
+from coldprof.project.yamlload import load_template
 
 SAM_FUNCTION = "AWS::Serverless::Function"
 CFN_FUNCTION = "AWS::Lambda::Function"

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .intrinsics import Resolver, scalar_text, stand_in_value
-from .model import FunctionSpec, LayerSpec, Project, Skipped, StandIn
-from .yamlload import load_template
+from coldprof.project.intrinsics import Resolver, scalar_text, stand_in_value
+from coldprof.project.model import FunctionSpec, LayerSpec, Project, Skipped, StandIn
+from coldprof.project.yamlload import load_template
 
 DEFAULT_STAGE = "dev"  # the framework's own default
 WSGI_HANDLER = "wsgi_handler.handler"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from coldprof.errors import UsageError
 
 # `!Ref X` and `!Condition X` keep their long names; every other short form `!Name` is `Fn::Name`.
 _UNPREFIXED = {"Ref", "Condition"}
@@ -32,7 +32,8 @@ def _tag_constructor(loader: Any, tag_suffix: str, node: Any) -> dict[str, Any]:
 def _loader() -> type:
     import yaml
 
-    class TemplateLoader(yaml.SafeLoader):
+    # PyYAML ships no type information, so its classes are Any to mypy.
+    class TemplateLoader(yaml.SafeLoader):  # type: ignore[misc]
         """SafeLoader that reads `!Ref`, `!Sub`, `!GetAtt`... as their long forms."""
 
     TemplateLoader.add_multi_constructor("!", _tag_constructor)

@@ -7,7 +7,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from coldprof.errors import UsageError
 
 
 class OutputFormat(str, enum.Enum):
@@ -27,7 +27,7 @@ def render(result: Any, fmt: OutputFormat, **options: Any) -> str:
     format. Modules are imported on use, so `coldprof --help` never pays for tabulate.
     """
     if fmt is OutputFormat.json:
-        from .jsonrenderer import render as render_json
+        from coldprof.render.jsonrenderer import render as render_json
 
         return render_json(result)
     module = importlib.import_module(f"{__name__}.{result.kind}")

@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..estimate import estimate_of
-from ..models import ADVISOR_KEY, AnalyzeResult, DeclaredFunction, DependencyCost, FunctionLine
-from .units import ms, plural, shorten, shown_path, size
+from coldprof.estimate.model import estimate_of
+from coldprof.render.units import ms, plural, shorten, shown_path, size
+from coldprof.results.models import (
+    ADVISOR_KEY,
+    AnalyzeResult,
+    DeclaredFunction,
+    DependencyCost,
+    FunctionLine,
+)
 
 if TYPE_CHECKING:
-    from ..advisor import AdvisorReport, Verification
+    from coldprof.advisor.report import AdvisorReport, Verification
 
 DEPENDENCY_HEADERS = (
     "dependency",
@@ -254,7 +260,7 @@ def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
     from tabulate import tabulate
 
     rows = dependency_rows(result, top, LINES_SHOWN)
-    body = tabulate(
+    body: str = tabulate(
         rows,
         headers=DEPENDENCY_TABLE_HEADERS,
         tablefmt="simple",
@@ -394,7 +400,7 @@ def advisor_section(result: AnalyzeResult, markdown: bool) -> list[str]:
         return []
     from tabulate import tabulate
 
-    from ..advisor import report_of
+    from coldprof.advisor.report import report_of
 
     report = report_of(result)
     if report is None:
@@ -424,7 +430,7 @@ def advisor_section(result: AnalyzeResult, markdown: bool) -> list[str]:
 
 def github(result: AnalyzeResult, **_options: Any) -> str:
     """Workflow commands: a notice with init, a warning per deferrable import."""
-    from .github import deferrable_warnings, init_notice
+    from coldprof.render.github import deferrable_warnings, init_notice
 
     return "\n".join([init_notice(result), *deferrable_warnings(result)]) + "\n"
 
@@ -457,12 +463,12 @@ def init_with_interval(result: AnalyzeResult) -> str:
 # HTML and speedscope live in their own modules, imported when asked for; `render()` finds
 # them here by format name.
 def html(result: AnalyzeResult, **options: Any) -> str:
-    from .analyze_html import html as render_html
+    from coldprof.render.analyze_html import html as render_html
 
     return render_html(result, **options)
 
 
 def speedscope(result: AnalyzeResult, **options: Any) -> str:
-    from .speedscope import speedscope as render_speedscope
+    from coldprof.render.speedscope import speedscope as render_speedscope
 
     return render_speedscope(result, **options)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..distributions import FUNCTION
-from ..models import ADVISOR_KEY, AnalyzeResult
-from . import html as page_html
-from .analyze import (
+from coldprof.measure.distributions import FUNCTION
+from coldprof.render import html as page_html
+from coldprof.render.analyze import (
     DEPENDENCY_HEADERS,
     function_note,
     ordered_dependencies,
     shown_inclusive_ms,
 )
-from .interactive import samples_plot
-from .units import ms, size
+from coldprof.render.interactive import samples_plot
+from coldprof.render.units import ms, size
+from coldprof.results.models import ADVISOR_KEY, AnalyzeResult
 
 
 def colours_for(result: AnalyzeResult) -> dict[str, str]:
@@ -65,8 +65,8 @@ def advisor_section(result: AnalyzeResult, name: str) -> str:
     """The lazy-import advisor's findings (analyze --event/--verify); empty without them."""
     if ADVISOR_KEY not in result.extras:
         return ""
-    from ..advisor import report_of
-    from .analyze import (
+    from coldprof.advisor.report import report_of
+    from coldprof.render.analyze import (
         ADVISOR_HEADERS,
         advisor_events,
         advisor_facts,
@@ -95,7 +95,7 @@ LINES_IN_HTML = 30
 
 def lines_section(result: AnalyzeResult, name: str) -> str:
     """The function's own module-level statements, heaviest first; empty when not traced."""
-    from .analyze import lines_facts
+    from coldprof.render.analyze import lines_facts
 
     if not result.function_lines and not result.function_lines_note:
         return ""
@@ -179,7 +179,7 @@ def analyze_sections(
 
 def html(result: AnalyzeResult, top: int | None = None, **_options: Any) -> str:
     # render/analyze.py re-exports this module's html
-    from .analyze import first_invocation_facts, headline
+    from coldprof.render.analyze import first_invocation_facts, headline
 
     facts = [*headline(result), *first_invocation_facts(result)]
     body = [page_html.facts(facts), *analyze_sections(result, top)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..audit import AuditResult, Delta, DependencyChange, Finding
-from .units import ms, plural, shown_path, size
+from coldprof.audit.core import AuditResult, Delta, DependencyChange, Finding
+from coldprof.render.units import ms, plural, shown_path, size
 
 # Marks coldprof's PR comment so a CI job can find and update it instead of adding another.
 COMMENT_MARKER = "<!-- coldprof-audit -->"
@@ -44,7 +44,7 @@ def _signed_interval(bounds: tuple[float, float]) -> str:
 
 
 def init_line(result: AuditResult) -> str:
-    from .analyze import interval
+    from coldprof.render.analyze import interval
 
     run = result.result
     i = run.init_ms
@@ -163,7 +163,7 @@ def comparison_row(change: DependencyChange) -> list[str]:
 def table(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
     from tabulate import tabulate
 
-    from .analyze import DEPENDENCY_ALIGN, DEPENDENCY_TABLE_HEADERS, dependency_rows
+    from coldprof.render.analyze import DEPENDENCY_ALIGN, DEPENDENCY_TABLE_HEADERS, dependency_rows
 
     out = [f"coldprof audit: {verdict(result)}", ""]
     out += context_lines(result)
@@ -210,14 +210,14 @@ def table(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
 
 
 def _md(text: str) -> str:
-    from .analyze import escape_markdown
+    from coldprof.render.analyze import escape_markdown
 
     return escape_markdown(text)
 
 
 def markdown(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
     """A PR comment: the verdict, findings naming their culprits, then the comparison."""
-    from .analyze import (
+    from coldprof.render.analyze import (
         DEPENDENCY_ALIGN,
         DEPENDENCY_TABLE_HEADERS,
         dependency_rows,
@@ -284,7 +284,7 @@ def _where(finding: Finding) -> str:
 def github(result: AuditResult, **_options: Any) -> str:
     """Workflow commands: ::error per finding (at the import, when known), ::warning per
     deferrable import, and a notice with init."""
-    from .github import command, deferrable_warnings, init_notice, repo_path
+    from coldprof.render.github import command, deferrable_warnings, init_notice, repo_path
 
     run = result.result
     lines = [init_notice(run)]
@@ -297,7 +297,7 @@ def github(result: AuditResult, **_options: Any) -> str:
 
 
 def summary(result: AuditResult) -> str:
-    from .analyze import init_with_interval, runtime_client_note
+    from coldprof.render.analyze import init_with_interval, runtime_client_note
 
     run = result.result
     line = f"coldprof audit {shown_path(run.function_path)}: {verdict(result)}"
@@ -312,8 +312,8 @@ def summary(result: AuditResult) -> str:
 
 
 def html(result: AuditResult, top: int | None = None, **_options: Any) -> str:
-    from . import html as page_html
-    from .analyze_html import analyze_sections
+    from coldprof.render import html as page_html
+    from coldprof.render.analyze_html import analyze_sections
 
     run = result.result
     badge_class = "pass" if result.ok else "fail"
@@ -345,7 +345,7 @@ def html(result: AuditResult, top: int | None = None, **_options: Any) -> str:
             )
         )
     if result.changes:
-        from .interactive import before_after
+        from coldprof.render.interactive import before_after
 
         label = f"baseline ({result.baseline_path})" if result.baseline_path else "baseline"
         pairs = [
@@ -366,4 +366,4 @@ def html(result: AuditResult, top: int | None = None, **_options: Any) -> str:
     )
 
 
-from .speedscope import speedscope  # noqa: E402, F401  (the audited run's import tree)
+from coldprof.render.speedscope import speedscope  # noqa: E402, F401  (the audited run's import tree)

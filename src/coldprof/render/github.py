@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
-from ..models import AnalyzeResult
-from .units import ms, shown_path
+from coldprof.render.units import ms, shown_path
+from coldprof.results.models import AnalyzeResult
 
 
 def _data(text: str) -> str:
@@ -50,7 +50,7 @@ def repo_path(function_path: str, relative: str) -> str:
 
 def deferrable_warnings(result: AnalyzeResult) -> list[str]:
     """The lazy-import advisor's deferrable imports, one warning per import statement."""
-    from ..advisor import report_of
+    from coldprof.advisor.report import report_of
 
     report = report_of(result)
     if report is None:

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__
-from ..models import ImportTreeNode
+from coldprof import __version__
+from coldprof.results.models import ImportTreeNode
 
 # Tableau-like colours, distinct in print and for the common colour-vision deficiencies.
 PALETTE = (
@@ -83,7 +83,7 @@ tr.shrank td, tr.removed td { background: #dafbe1; }
 
 def _csp() -> str:
     """Nothing from the network; inline styles; and one script, coldprof's, by its hash."""
-    from .interactive import SCRIPT_HASH
+    from coldprof.render.interactive import SCRIPT_HASH
 
     return (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -97,7 +97,7 @@ def escape(value: object) -> str:
 
 def page(title: str, body: Iterable[str], subtitle: str = "") -> str:
     """One HTML document that needs nothing but itself to display."""
-    from . import interactive
+    from coldprof.render import interactive
 
     body = list(body)
     parts = [
@@ -287,7 +287,7 @@ def node_title(node: ImportTreeNode) -> str:
 
 def icicle(roots: Sequence[ImportTreeNode], colours: Mapping[str, str], name: str) -> str:
     """The import tree coloured by dependency: boxes that zoom on click, with a search box."""
-    from .interactive import icicle as zoomable_icicle
+    from coldprof.render.interactive import icicle as zoomable_icicle
 
     if not roots:
         return '<p class="muted">No imports were recorded.</p>'

@@ -11,8 +11,8 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..models import ImportTreeNode
-from .html import escape, icicle_boxes, node_title
+from coldprof.render.html import escape, icicle_boxes, node_title
+from coldprof.results.models import ImportTreeNode
 
 ROW_PX = 20
 

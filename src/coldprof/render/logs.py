@@ -6,9 +6,9 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
-from ..logs import FunctionLogs, LogsResult, LogStats
-from . import html as page
-from .units import ms, plural
+from coldprof.logs.core import FunctionLogs, LogsResult, LogStats
+from coldprof.render import html as page
+from coldprof.render.units import ms, plural
 
 HEADERS = (
     "function",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import analyze as analyze_render
-from .units import ms, size
+from coldprof.render import analyze as analyze_render
+from coldprof.render.units import ms, size
 
 if TYPE_CHECKING:
-    from ..models import AnalyzeResult
-    from ..project_analyze import ProjectFunction, ProjectResult
+    from coldprof.measure.project import ProjectFunction, ProjectResult
+    from coldprof.results.models import AnalyzeResult
 
 SUMMARY_HEADERS = (
     "function",
@@ -26,7 +26,7 @@ SUMMARY_HEADERS = (
 def top_dependency(result: AnalyzeResult) -> str:
     """The costliest dependency the handler's import pulls in: not its own code, not the
     standard library, not what the runtime client imports for itself."""
-    from ..audit import handler_dependencies
+    from coldprof.audit.core import handler_dependencies
 
     pulled_in = handler_dependencies(result)
     for dep in result.dependencies:  # sorted by inclusive ms

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import audit as audit_render
-from .units import ms
+from coldprof.render import audit as audit_render
+from coldprof.render.units import ms
 
 if TYPE_CHECKING:
-    from ..project_audit import FunctionAudit, ProjectAuditResult
+    from coldprof.audit.project import FunctionAudit, ProjectAuditResult
 
 SUMMARY_HEADERS = ("function", "verdict", "init median ms", "findings")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..estimate import LambdaEstimate
-from ..remote import FunctionResult, Relation, RemoteResult, TierResult
-from .units import ms, plural, size
+from coldprof.estimate.model import LambdaEstimate
+from coldprof.remote.sweep import FunctionResult, Relation, RemoteResult, TierResult
+from coldprof.render.units import ms, plural, size
 
 TIER_HEADERS = (
     "memory",
@@ -281,7 +281,7 @@ def markdown(result: RemoteResult, **_options: Any) -> str:
 
 def html(result: Any, **options: Any) -> str:
     """The HTML page lives with the other HTML code, imported when asked for."""
-    from .html_remote import html as render_html
+    from coldprof.render.remote_html import html as render_html
 
     return render_html(result, **options)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..models import AnalyzeResult, ImportTreeNode
+from coldprof.results.models import AnalyzeResult, ImportTreeNode
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 

@@ -1,0 +1,1 @@
+"""What init imports that the invocations never ran, where the function imports it, and the fix."""

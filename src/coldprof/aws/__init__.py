@@ -1,0 +1,1 @@
+"""AWS: boto3 clients for Lambda and CloudWatch Logs; REPORT lines parsed and formatted."""

@@ -1,0 +1,1 @@
+"""The command line: the app, shared options, one error boundary, and one module per command."""

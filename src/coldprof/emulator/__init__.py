@@ -1,0 +1,1 @@
+"""A local Lambda endpoint: HTTP routing, API operations, function registry, environments."""

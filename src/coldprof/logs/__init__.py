@@ -1,0 +1,1 @@
+"""`coldprof logs`: cold starts as production saw them, from each function's CloudWatch logs."""

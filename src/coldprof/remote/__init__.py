@@ -1,0 +1,1 @@
+"""The remote sweep: cold starts forced per memory tier, the function restored, correlated."""

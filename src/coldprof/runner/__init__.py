@@ -1,0 +1,1 @@
+"""One execution environment: interpreter, filesystem, cgroups, Runtime API, child scripts."""
