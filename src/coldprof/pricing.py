@@ -25,7 +25,7 @@ def invocation_cost_usd(
     """One invocation's cost: the request charge plus (billed + init billed) GB-seconds.
 
     Memory in GB is memory_mb / 1024, as AWS and aws-lambda-power-tuning compute it. The
-    durations are taken as already billed (whole ms); see `lambda_logs.billed_ms`. Pass the
+    durations are taken as already billed (whole ms); see `aws.report.billed_ms`. Pass the
     init duration only where `init_is_billed` says INIT is charged, and only when `billed_ms`
     leaves it out: REPORT lines captured since INIT_BILLED_FROM appear to fold the init into
     Billed Duration already (Duration 12.68 + Init Duration 295.33 → Billed Duration 309).

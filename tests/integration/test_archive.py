@@ -149,7 +149,7 @@ def test_shipped_bytecode_survives_the_deploy_zip(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from coldprof.remote.sweep import build_zip
+    from coldprof.remote.archive import build_zip
 
     package = tmp_path / "package"
     package.mkdir()

@@ -68,7 +68,7 @@ COMMANDS = {
     # Exit 1 would tell CI "findings" and block a merge over coldprof's own bug.
     "audit": ("coldprof.runner.interpreter:runtime_dir_for", ["audit", "{fn}", "--runs", "1"]),
     "report": ("coldprof.render:render", ["report", "{saved}"]),
-    "remote": ("coldprof.remote.sweep:run_remote", ["remote", "{fn}", "--local", "--samples", "1"]),
+    "remote": ("coldprof.remote.sweep:sweep", ["remote", "{fn}", "--local", "--samples", "1"]),
     "emulator": ("coldprof.emulator.server:LocalLambda.start", ["emulator", "--port", "0"]),
 }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import subprocess
 import uuid
 import zipfile
@@ -17,17 +16,12 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
 from coldprof.aws import report as lambda_logs
-from coldprof.aws.client import Connection, LambdaApi
+from coldprof.aws.connection import Connection
+from coldprof.aws.lambda_api import LambdaApi
 from coldprof.emulator.server import LocalLambda
-from coldprof.logs.core import (
-    FILTER_PATTERN,
-    InsightsReader,
-    LogsRequest,
-    Record,
-    read_logs,
-    summarize,
-    version_of_stream,
-)
+from coldprof.logs.insights import InsightsReader
+from coldprof.logs.read import FILTER_PATTERN, read_logs
+from coldprof.logs.request import LogsRequest
 from conftest import coldprof_cmd
 
 NOW_MS = 1_795_000_000_000
@@ -153,7 +147,7 @@ def _row(group: str, stream: str, message: str) -> list[dict[str, str]]:
 
 
 def _reader(api: LambdaApi) -> InsightsReader:
-    return InsightsReader(api, sleep=lambda _s: None, poll_s=0.0)
+    return InsightsReader(api.logs, sleep=lambda _s: None, poll_s=0.0)
 
 
 def test_insights_path_polls_until_complete_and_retries_throttling(stubbed: Any) -> None:
@@ -322,31 +316,7 @@ def test_a_log_group_named_by_logging_config_is_the_one_read(stubbed: Any) -> No
     assert result.functions[0].stats.invocations == 0
 
 
-# -- the figures -----------------------------------------------------------------------------
-def test_cost_figures_match_hand_computed_values() -> None:
-    def record(init: float | None, memory: int, duration: float = 10.0) -> Record:
-        report = lambda_logs.InvokeReport("r", duration, 11, memory, 50, init_ms=init)
-        return Record("$LATEST", report=report)
-
-    failed = Record("$LATEST", init_report=lambda_logs.InitReport(499.2, "init", "timeout"))
-    records = [record(100.2, 1024), record(200.0, 2048), record(None, 1024), failed]
-    stats = summarize(records, "arm64", window_days=2.0)
-    # Init billed in whole ms: 101 ms at 1 GB, 200 ms at 2 GB, and the failed init's 500 ms at
-    # the largest memory seen (2 GB).
-    assert math.isclose(stats.init_billed_gb_seconds, 0.101 * 1 + 0.200 * 2 + 0.500 * 2)
-    # arm64: $0.0000133334 per GB-second; two days scaled to thirty.
-    assert math.isclose(stats.init_usd_per_month, 1.501 * 0.0000133334 * 15, rel_tol=1e-5)
-    assert stats.invocations == 3 and stats.cold_starts == 2
-    assert stats.failed_inits == {"timeout": 1}
-    assert stats.warm_duration_p50_ms == 10.0
-
-
-def test_version_comes_from_the_stream_name() -> None:
-    assert version_of_stream("2026/11/29/[$LATEST]0123abcd") == "$LATEST"
-    assert version_of_stream("2026/11/29/[12]0123abcd") == "12"
-    assert version_of_stream("custom-stream") == "?"
-
-
+# -- the emulator's own log store ----------------------------------------------------------
 def test_an_emulator_keeps_its_logs_where_coldprof_emulator_logs_says(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

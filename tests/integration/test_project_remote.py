@@ -13,7 +13,8 @@ import pytest
 from botocore.config import Config
 
 from coldprof.emulator.server import LocalLambda
-from coldprof.remote.sweep import RemoteRequest, run_remote
+from coldprof.remote.request import RemoteRequest
+from coldprof.remote.sweep import sweep
 from conftest import coldprof_cmd
 
 PROJECTS = Path(__file__).resolve().parents[1] / "projects"
@@ -90,7 +91,7 @@ def test_layer_option_is_folded_into_the_deployed_package(tmp_path: Path) -> Non
 def test_deployed_configuration_carries_template_env_overrides_and_arn_layers(
     endpoint: str, lam: Any
 ) -> None:
-    result = run_remote(
+    result = sweep(
         RemoteRequest(
             paths=(PROJECTS / "sam_app",),
             function="ReportsFunction",

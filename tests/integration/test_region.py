@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.aws.client import Connection
+from coldprof.aws.connection import Connection
 from conftest import coldprof_cmd
 
 
@@ -73,7 +73,7 @@ def test_region_order(
 def test_the_profile_region_comes_before_us_east_1_on_a_loopback_endpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coldprof.aws.client import LambdaApi
+    from coldprof.aws.lambda_api import LambdaApi
 
     config = tmp_path / "config"
     config.write_text("[profile local]\nregion = sa-east-1\n")

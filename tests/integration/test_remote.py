@@ -24,7 +24,9 @@ import pytest
 from botocore.config import Config
 
 from coldprof.emulator.server import LocalLambda
-from coldprof.remote.sweep import NONCE_VARIABLE, RemoteRequest, run_remote
+from coldprof.remote.configuration import NONCE_VARIABLE
+from coldprof.remote.request import RemoteRequest
+from coldprof.remote.sweep import sweep
 from conftest import coldprof_cmd
 
 ROLE = "arn:aws:iam::123456789012:role/coldprof-test"
@@ -123,7 +125,7 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
 def test_two_tier_sweep_leaves_the_configuration_exactly_as_it_was(endpoint: str, lam: Any) -> None:
     arn = create(lam)
     before = configuration(lam, arn)
-    result = run_remote(
+    result = sweep(
         RemoteRequest(
             arns=(arn,), memory_tiers=(128, 512), samples=2, warm=1, endpoint_url=endpoint
         )
@@ -157,7 +159,7 @@ def test_init_failure_is_reported_in_its_tier_and_other_tiers_still_run(
 ) -> None:
     arn = create(lam, FAIL_AT_MEMORY="128")
     before = configuration(lam, arn)
-    result = run_remote(
+    result = sweep(
         RemoteRequest(
             arns=(arn,), memory_tiers=(128, 256), samples=2, warm=1, endpoint_url=endpoint
         )
@@ -347,7 +349,7 @@ def test_deploy_sweeps_a_function_directory_and_deletes_it(
         "import json\n\ndef lambda_handler(event, context):\n    return {'echo': event}\n"
     )
     names_before = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
-    result = run_remote(
+    result = sweep(
         RemoteRequest(
             paths=(source,),
             memory_tiers=(128, 256),
@@ -369,7 +371,7 @@ def test_deploy_sweeps_a_function_directory_and_deletes_it(
 def test_concurrency_gathers_several_cold_starts_per_update(endpoint: str, lam: Any) -> None:
     arn = create(lam, SLEEP_S="0.3")
     before = configuration(lam, arn)
-    result = run_remote(
+    result = sweep(
         RemoteRequest(
             arns=(arn,), memory_tiers=(256,), samples=3, warm=0, concurrency=3,
             endpoint_url=endpoint,
@@ -474,7 +476,7 @@ def test_an_init_past_the_limit_is_reported_with_its_retried_cold_penalty() -> N
 
     with LocalLambda(update_seconds=0.0, init_limit_s=1.0) as url:
         arn = create_from(client_for(url), SLOW_INIT, timeout=10)
-        result = run_remote(
+        result = sweep(
             RemoteRequest(arns=(arn,), memory_tiers=(128, 256), samples=1, warm=1, endpoint_url=url)
         )
     (function,) = result.functions

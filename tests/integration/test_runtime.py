@@ -19,7 +19,8 @@ from botocore.config import Config
 
 from coldprof.emulator.server import LocalLambda
 from coldprof.measure.analyze import AnalyzeRequest, analyze
-from coldprof.remote.sweep import RemoteRequest, run_remote
+from coldprof.remote.request import RemoteRequest
+from coldprof.remote.sweep import sweep
 from coldprof.runner import interpreter, lambda_fs
 from conftest import SAMPLES, coldprof_cmd
 
@@ -437,12 +438,12 @@ def test_remote_local_labels_the_python_that_ran(tmp_path: Path) -> None:
         local=True,
         runtime="python3.12",
     )
-    result = run_remote(request)
+    result = sweep(request)
     function = result.functions[0]
     assert function.runtime == "python3.12"
     assert function.python is not None and function.python.startswith("3.12.")
 
-    missing = run_remote(
+    missing = sweep(
         RemoteRequest(
             arns=(),
             paths=(SAMPLES / "minimal",),

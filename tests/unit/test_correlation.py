@@ -1,29 +1,21 @@
-"""Pure parts of `coldprof remote`: correlation, recommendation, billing, records, zips."""
+"""Pure parts of `coldprof remote`: correlation, recommendation, billing, records."""
 
 from __future__ import annotations
 
 import json
 import math
-import zipfile
-from io import BytesIO
-from pathlib import Path
 
 import pytest
 
-from coldprof.remote.sweep import (
+from coldprof.remote.correlation import (
     PACKAGE_UNIT_BYTES,
-    FunctionResult,
-    RemoteResult,
-    Sample,
-    TierResult,
-    build_zip,
     correlate,
     init_charge_ms,
     recommend_tier,
     relation,
-    temporary_function_name,
 )
 from coldprof.render import OutputFormat, render, supported
+from coldprof.results.remote import FunctionResult, RemoteResult, Sample, TierResult
 
 
 def tier(memory: int, init: float | None, penalty: float | None, warm_cost: float) -> TierResult:
@@ -228,36 +220,7 @@ def test_every_advertised_format_renders() -> None:
     assert "init vs memory" in table
 
 
-# -- deploy helpers ------------------------------------------------------------------------------
-def test_zip_is_deterministic_and_drops_foreign_bytecode(tmp_path: Path) -> None:
-    root = tmp_path / "pkg"
-    (root / "__pycache__").mkdir(parents=True)
-    (root / "app.py").write_text("def handler(e, c):\n    return 1\n")
-    (root / "__pycache__" / "app.cpython-312.pyc").write_bytes(b"312")
-    (root / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"311")
-    (root / ".git").mkdir()
-    (root / ".git" / "config").write_text("x")
-    first = build_zip(root, "3.12")
-    (root / "app.py").touch()  # a new mtime must not change the bytes
-    assert build_zip(root, "3.12") == first
-    with zipfile.ZipFile(BytesIO(first)) as archive:
-        names = archive.namelist()
-        assert names == ["__pycache__/app.cpython-312.pyc", "app.py"]
-        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in archive.infolist())
-        assert (archive.getinfo("app.py").external_attr >> 16) & 0o777 == 0o644
-
-
-def test_temporary_function_name_fits_lambda_rules(tmp_path: Path) -> None:
-    name = temporary_function_name(tmp_path / ("héavy deps." + "x" * 80))
-    assert name.startswith("coldprof-h-avy-deps")
-    assert len(name) <= 64
-    assert all(c.isalnum() or c in "-_" for c in name)
-    assert temporary_function_name(tmp_path / "a") != temporary_function_name(tmp_path / "a")
-
-
 def test_package_sizes_a_few_bytes_apart_give_no_slope() -> None:
-    from coldprof.remote.sweep import relation
-
     # Two tiny functions (183 B and 415 B) in two tiers: one distinct size at 1 MB resolution.
     points = [
         ("128", 183 / 1e8, 37.0),

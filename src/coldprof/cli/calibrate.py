@@ -28,8 +28,8 @@ def calibrate(
     from coldprof.build.package import cache_root
     from coldprof.cli.report import load_result
     from coldprof.estimate.calibrate import account_adjustment, save_adjustment
-    from coldprof.remote.sweep import RemoteResult
     from coldprof.results.models import AnalyzeResult
+    from coldprof.results.remote import RemoteResult
 
     try:
         remote = load_result(remote_file)

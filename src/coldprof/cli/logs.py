@@ -59,7 +59,8 @@ def logs(
     """
     import time
 
-    from coldprof.logs.core import LogsRequest, parse_since, parse_time, read_logs
+    from coldprof.logs.read import read_logs
+    from coldprof.logs.request import LogsRequest, parse_since, parse_time
 
     try:
         if since is not None and start is not None:
@@ -83,7 +84,8 @@ def logs(
             endpoint_url=endpoint_url,
             local=local,
         )
-        from coldprof.aws.client import Connection, LambdaApi
+        from coldprof.aws.connection import Connection
+        from coldprof.aws.lambda_api import LambdaApi
         from coldprof.render import OutputFormat
 
         progress = make_progress(fmt or OutputFormat.table, output)

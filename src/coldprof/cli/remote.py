@@ -26,7 +26,7 @@ from coldprof.errors import EXIT_FAILED, ColdprofError, UsageError
 from coldprof.lambda_facts import DEFAULT_TIERS
 
 if TYPE_CHECKING:
-    from coldprof.remote.sweep import Estimate, FunctionResult
+    from coldprof.results.remote import Estimate, FunctionResult
 
 DEFAULT_MEMORY = ",".join(map(str, DEFAULT_TIERS))
 
@@ -110,7 +110,8 @@ def remote(
 ) -> None:
     """Force cold starts on a deployed function across memory sizes, then restore it exactly."""
     from coldprof.project import parse_parameters
-    from coldprof.remote.sweep import RemoteRequest, SweepInterrupted, run_remote
+    from coldprof.remote.request import RemoteRequest
+    from coldprof.remote.sweep import SweepInterrupted, sweep
 
     try:
         request = RemoteRequest(
@@ -136,7 +137,7 @@ def remote(
             function=function,
             parameters=parse_parameters(parameter),
         )
-        from coldprof.aws.client import Connection
+        from coldprof.aws.connection import Connection
         from coldprof.render import OutputFormat
 
         real_aws = not local and not Connection.from_options(region, profile, endpoint_url).is_local
@@ -149,7 +150,7 @@ def remote(
 
         progress = make_progress(fmt or OutputFormat.table, output)
         try:
-            result = run_remote(request, progress, confirm=lambda e: _confirm(e, yes))
+            result = sweep(request, progress, confirm=lambda e: _confirm(e, yes))
             if local:
                 from coldprof.remote.estimate import with_estimates
 

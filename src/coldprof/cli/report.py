@@ -25,8 +25,8 @@ from coldprof.errors import ColdprofError, UsageError
 RESULT_MODULES = {
     "analyze": "coldprof.results.models",
     "audit": "coldprof.audit.core",
-    "remote": "coldprof.remote.sweep",
-    "logs": "coldprof.logs.core",
+    "remote": "coldprof.results.remote",
+    "logs": "coldprof.results.logs",
     "project": "coldprof.measure.project",
     "project_audit": "coldprof.audit.project",
 }

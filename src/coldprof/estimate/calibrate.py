@@ -24,8 +24,8 @@ from coldprof.estimate.model import (
     features_from,
     load_model,
 )
-from coldprof.remote.sweep import FunctionResult, RemoteResult
 from coldprof.results.models import AnalyzeResult
+from coldprof.results.remote import FunctionResult, RemoteResult
 
 MODEL_NAME = "lambda-init-v1"
 BASELINE_RUNTIME = "python3.11"

@@ -9,7 +9,8 @@ from coldprof.errors import ColdprofError
 from coldprof.estimate.model import estimate_of
 from coldprof.measure.analyze import AnalyzeRequest, analyze
 from coldprof.progress import NoProgress, Progress
-from coldprof.remote.sweep import FunctionResult, RemoteRequest, RemoteResult
+from coldprof.remote.request import RemoteRequest
+from coldprof.results.remote import FunctionResult, RemoteResult
 
 # Enough for the medians the model reads; the sweep itself has already taken its time.
 ESTIMATE_RUNS = 3

@@ -6,9 +6,9 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
-from coldprof.logs.core import FunctionLogs, LogsResult, LogStats
 from coldprof.render import html as page
 from coldprof.render.units import ms, plural
+from coldprof.results.logs import FunctionLogs, LogsResult, LogStats
 
 HEADERS = (
     "function",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from coldprof.estimate.model import LambdaEstimate
-from coldprof.remote.sweep import FunctionResult, Relation, RemoteResult, TierResult
 from coldprof.render.units import ms, plural, size
+from coldprof.results.remote import FunctionResult, Relation, RemoteResult, TierResult
 
 TIER_HEADERS = (
     "memory",

@@ -16,9 +16,13 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from coldprof.aws.client import Connection, LambdaApi, LambdaCallError, Redactor, is_loopback_url
+from coldprof.aws.connection import Connection, LambdaCallError, Redactor, is_loopback_url
+from coldprof.aws.lambda_api import LambdaApi
 from coldprof.errors import EXIT_FAILED
-from coldprof.remote.sweep import RemoteRequest, _outcome, restore_command, run_remote
+from coldprof.remote.configuration import restore_command
+from coldprof.remote.request import RemoteRequest
+from coldprof.remote.sweep import sweep
+from coldprof.remote.tier import invoke_outcome
 
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:orders"
 SECRET = "pa55word-never-shown"
@@ -244,7 +248,7 @@ def test_a_report_missing_from_the_tail_is_read_from_cloudwatch_logs(stubbed: An
             "filterPattern": '"req-2"',
         },
     )
-    sample, failure = _outcome(api, snapshot, api.invoke(ARN, b"{}"))
+    sample, failure = invoke_outcome(api, snapshot, api.invoke(ARN, b"{}"))
     assert failure is None
     assert sample is not None and sample.init_ms == 295.33 and sample.billed_ms == 309
 
@@ -269,7 +273,7 @@ def test_access_denied_mid_sweep_reports_the_function_and_its_restore_command(
     settled(stubber)
     stubber.add_client_error("update_function_configuration", **denied)  # the restore
     estimates: list[Any] = []
-    result = run_remote(
+    result = sweep(
         RemoteRequest(arns=(ARN,), memory_tiers=(128, 512), samples=1, warm=0),
         confirm=lambda e: estimates.append(e) or True,
         api_factory=lambda region: api,
