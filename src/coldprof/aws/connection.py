@@ -1,7 +1,4 @@
-"""Where AWS calls go and how they are made: endpoint, credentials and region; retries; errors.
-
-boto3 is imported here, lazily, and in no other module: `coldprof --help` must not pay for it.
-"""
+"""Where AWS calls go and how they are made: endpoint, credentials, region, retries, errors."""
 
 from __future__ import annotations
 
@@ -167,7 +164,8 @@ class AwsClient:
         self._pool = max_pool_connections
         self.redact = redactor or Redactor()
 
-    # built lazily: importing boto3 costs ~0.3 s, and `--help` must not pay it
+    # Built lazily, and boto3 imported here alone: importing it costs ~0.3 s, and `--help` must
+    # not pay it.
     @property
     def client(self) -> Any:
         if self._client is None:

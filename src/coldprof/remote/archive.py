@@ -14,6 +14,7 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def zip_includes(root: Path, path: Path, cache_tag: str | None = None) -> bool:
+    """Whether the zip takes `path`: not inside a VCS or venv folder, not another Python's .pyc."""
     parts = path.relative_to(root).parts
     if any(part in _ZIP_SKIP_DIRS for part in parts[:-1]):
         return False

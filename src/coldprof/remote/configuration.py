@@ -193,4 +193,5 @@ def _write_environment_file(snapshot: FunctionSnapshot) -> Path:
 
 
 def safe_name(name: str) -> str:
+    """`name` with every run of characters outside [A-Za-z0-9_-] as one "-"."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name)

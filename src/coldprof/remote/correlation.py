@@ -41,6 +41,7 @@ def tier_result(
     retried: Sequence[Sample] = (),
     error: str | None = None,
 ) -> TierResult:
+    """One tier's figures from its samples: init median and p90, the cold penalty, the costs."""
     architecture = (
         snapshot.architecture if snapshot.architecture in PRICE_PER_GB_SECOND_USD else "x86_64"
     )

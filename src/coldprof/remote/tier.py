@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
 def sweep_tier(
     api: LambdaApi,
     snapshot: FunctionSnapshot,
