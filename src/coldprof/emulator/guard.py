@@ -1,14 +1,13 @@
-"""What the emulator accepts: API clients on this machine, never a web page in a browser.
+"""What the emulator accepts: API clients on this machine, never a web page in a browser."""
 
-The emulator runs any code it is sent, so a request it serves is as good as a shell. A page open in
-the developer's browser can send one without a CORS preflight (a POST with `Content-Type:
-text/plain`), and a DNS-rebinding page can even read the replies. Each rule below shuts one door:
-
-- a browser always sends `Origin` on a cross-origin POST, and API clients never do;
-- a rebinding page reaches us under its own host name, which is not the address we listen on;
-- a simple (no-preflight) request cannot carry `Content-Type: application/json`;
-- nor an `Authorization` header: boto3 always signs (SigV4), even with dummy keys.
-"""
+# The emulator runs any code it is sent, so a request it serves is as good as a shell. A page open
+# in the developer's browser can send one without a CORS preflight (a POST with `Content-Type:
+# text/plain`), and a DNS-rebinding page can even read the replies. Each rule below shuts one door:
+#
+# - a browser always sends `Origin` on a cross-origin POST, and API clients never do;
+# - a rebinding page reaches us under its own host name, which is not the address we listen on;
+# - a simple (no-preflight) request cannot carry `Content-Type: application/json`;
+# - nor an `Authorization` header: boto3 always signs (SigV4), even with dummy keys.
 
 from __future__ import annotations
 
