@@ -79,7 +79,9 @@ def run(
     try:
         # The function's Timeout covers the whole invoke, a retried init included.
         remaining = max(timeout_s - retried_init_ms / 1000, 0.001)
-        outcome = entry.env.invoke(payload, request_id, timeout_s=remaining)
+        outcome = entry.env.invoke(
+            payload, request_id, timeout_s=remaining, client_context=client_context
+        )
     except RuntimeError:  # killed between acquire and invoke: shutting down or retired
         outcome = InvokeOutcome(request_id, False, b"", 0.0, 0, "", "Runtime.ExitError", "exited")
     result = _finish(emulator, fn, settings, entry, outcome, log, init, retried_init_ms)
