@@ -16,10 +16,19 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from api_shapes import check_responses
 from coldprof.aws.report import InvokeReport, parse_log
 
 ROLE = "arn:aws:iam::123456789012:role/coldprof-test"
 FAST_WAIT = {"Delay": 0.1, "MaxAttempts": 100}
+REGION = "eu-west-1"
+
+# A handler that says which process ran it, with what environment and memory.
+PID_HANDLER = """
+import os
+def handler(event, context):
+    return {"pid": os.getpid(), "env": os.environ.get("XX"), "memory": context.memory_limit_in_mb}
+"""
 
 
 def make_zip(files: dict[str, str]) -> bytes:
@@ -30,12 +39,18 @@ def make_zip(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def client_for(url: str) -> Any:
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="eu-west-1",
-        config=Config(retries={"total_max_attempts": 1}, read_timeout=60, connect_timeout=5),
+def client_for(url: str, service: str = "lambda", validate: bool = True) -> Any:
+    """A boto3 client for the emulator at ``url`` whose every response is checked against
+    botocore's model; one attempt per call, bounded in time. ``validate=False`` lets a request
+    botocore would refuse reach the emulator, to see it refused there."""
+    config = Config(
+        retries={"total_max_attempts": 1},
+        read_timeout=60,
+        connect_timeout=5,
+        parameter_validation=validate,
+    )
+    return check_responses(
+        boto3.client(service, endpoint_url=url, region_name=REGION, config=config)
     )
 
 

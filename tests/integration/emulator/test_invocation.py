@@ -1,31 +1,18 @@
-"""The emulator fails as Lambda fails: retried inits, REPORT status fields, and hard kills."""
+"""One invocation run to its end: its log in Lambda's order and formats, and how it fails."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
+import re
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from coldprof.aws.report import parse_log
 from coldprof.emulator.server import LocalLambda
-from lambda_client import (
-    client_for,
-    create,
-    invoke,
-    processes_with,
-    read_until,
-    report_of,
-    unique,
-)
+from lambda_client import PID_HANDLER, client_for, create, invoke, report_of
 
-# Init prints, then sleeps; past the init limit the emulator is started with, it times out.
 SLOW_INIT = """
 import os, time
 print("init ran")
@@ -35,7 +22,11 @@ def handler(event, context):
     print("handler ran")
     return {"pid": os.getpid()}
 """
+
+
 INIT_LIMIT_S = 1.0
+
+
 INIT_SLEEP_S = 1.5
 
 
@@ -48,6 +39,115 @@ def short_init() -> Any:
 
 def _json_records(log: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+
+
+# -- the log -------------------------------------------------------------------------------------
+def test_json_log_format_writes_platform_report(lam: Any) -> None:
+    name = create(lam, PID_HANDLER, LoggingConfig={"LogFormat": "JSON"})
+    _, log, _ = invoke(lam, name)
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    types = [r.get("type") for r in records]
+    assert "platform.start" in types and types[-1] == "platform.report"
+    assert records[-1]["record"]["metrics"]["initDurationMs"] > 0
+    assert report_of(log).init_ms is not None
+
+
+def _phases(log: str) -> tuple[list[str], list[str]]:
+    """A cold text log split into (lines before START, lines between START and END)."""
+    lines = log.rstrip("\n").split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("START RequestId:"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("END RequestId:"))
+    assert lines[0].startswith("INIT_START") and start < end, log
+    return lines[1:start], lines[start + 1 : end]
+
+
+@pytest.mark.parametrize("prints_at_init", [False, True], ids=["handler-only", "init-and-handler"])
+def test_each_line_is_logged_once_in_the_phase_that_printed_it(
+    lam: Any, prints_at_init: bool
+) -> None:
+    source = "def handler(e, c):\n    print('in-handler')\n    return 1\n"
+    if prints_at_init:
+        source = "print('at-init')\n" + source
+    name = create(lam, source)
+    for cold in (True, False):
+        _, log, _ = invoke(lam, name)
+        assert log.count("in-handler") == 1, log
+        if cold:
+            init_lines, invoke_lines = _phases(log)
+            assert init_lines == (["at-init"] if prints_at_init else []), log
+            assert invoke_lines == ["in-handler"], log
+        else:
+            assert "INIT_START" not in log and "at-init" not in log, log
+
+
+# -- failures ------------------------------------------------------------------------------------
+def test_timeout_is_reported_as_lambda_does(lam: Any) -> None:
+    source = """
+    import time
+    def handler(event, context):
+        print("sleeping")
+        time.sleep(event.get("sleep", 0))
+        return "done"
+    """
+    name = create(lam, source, Timeout=1)
+    payload, log, response = invoke(lam, name, {"sleep": 10})
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    report = report_of(log)
+    assert report.status == "timeout" and 1000 <= report.duration_ms < 5000
+    assert re.search(r"\nsleeping\n.*Task timed out after 1\.00 seconds\nEND RequestId", log)
+    assert invoke(lam, name)[0] == "done"
+
+
+def test_init_and_handler_errors_are_reported_as_lambda_does(lam: Any) -> None:
+    broken = create(lam, "raise ValueError('bad config at import')\ndef handler(e, c): pass\n")
+    payload, log, response = invoke(lam, broken)
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "ValueError"
+    assert payload["errorMessage"] == "bad config at import"
+    assert isinstance(payload["stackTrace"], list) and payload["stackTrace"]
+    # Init failed, was retried inside the invoke, and failed again; Lambda files a Python
+    # exception's type under Runtime.Unknown.
+    first, retried = parse_log(log).init_reports
+    assert (first.phase, first.status, first.error_type) == ("init", "error", "Runtime.Unknown")
+    assert (retried.phase, retried.status, retried.error_type) == (
+        "invoke",
+        "error",
+        "Runtime.Unknown",
+    )
+    report = report_of(log)
+    assert (report.status, report.error_type, report.init_ms) == ("error", "Runtime.Unknown", None)
+
+    missing = create(lam, PID_HANDLER, Handler="nowhere.handler")
+    payload, _, _ = invoke(lam, missing)
+    assert payload["errorType"] == "Runtime.ImportModuleError"
+    assert "nowhere" in payload["errorMessage"]
+
+    raising = create(lam, "def handler(e, c):\n    raise KeyError('no such order')\n")
+    payload, log, response = invoke(lam, raising)
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "KeyError" and payload["stackTrace"]
+    assert "[ERROR] KeyError" in log and report_of(log).status is None
+
+
+def test_init_past_the_limit_fails_and_so_does_its_retry_past_the_timeout() -> None:
+    with LocalLambda(update_seconds=0.0, init_limit_s=1.0) as url:
+        client = client_for(url)
+        name = create(client, "import time\ntime.sleep(30)\ndef handler(e, c): pass\n", Timeout=2)
+        started = time.monotonic()
+        payload, log, response = invoke(client, name)
+        assert time.monotonic() - started < 10
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "Sandbox.Timedout"
+    assert payload["errorMessage"].endswith("Task timed out after 2.00 seconds")
+    first, retried = parse_log(log).init_reports
+    assert (first.phase, first.status, first.error_type) == ("init", "timeout", None)
+    assert first.init_ms == pytest.approx(1000, abs=1)
+    assert (retried.phase, retried.status) == ("invoke", "timeout")
+    assert retried.init_ms == pytest.approx(2000, abs=1)
+    report = report_of(log)
+    assert report.status == "timeout" and report.init_ms is None
+    assert report.duration_ms == pytest.approx(2000, abs=1)
 
 
 # -- init retried inside the first invoke --------------------------------------------------------
@@ -204,81 +304,3 @@ def test_timed_out_and_crashed_invocations_carry_status_fields(
 def report_line(log: str) -> str:
     (line,) = [x for x in log.split("\n") if x.startswith("REPORT ")]
     return line
-
-
-# -- a hard kill orphans nothing -----------------------------------------------------------------
-def _start_emulator() -> tuple[subprocess.Popen[str], Any]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "coldprof", "emulator", "--port", "0", "--update-seconds", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = read_until(process.stderr, r"listening on (http://\S+)", time.monotonic() + 30)[1]
-    return process, client_for(url)
-
-
-def _wait_until_gone(pids: set[int], marker: bytes, seconds: float) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        left = sorted(set(processes_with(marker)) | {p for p in pids if _running(p)})
-        if not left:
-            return []
-        time.sleep(0.05)
-    return left
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"  # a zombie has exited; only its parent's wait is missing
-
-
-def test_a_kill_9_of_the_emulator_leaves_no_runtime_running(tmp_path: Path) -> None:
-    name = unique("hardkill")
-    marker = f"AWS_LAMBDA_FUNCTION_NAME={name}\0".encode()
-    source = """
-    import os, subprocess, sys, time
-    def handler(event, context):
-        # Something the function started: a death signal on the runtime does not reach it.
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-        with open(event["pids"] + ".tmp", "w") as handle:
-            handle.write(f"{os.getpid()} {child.pid}")
-        os.replace(event["pids"] + ".tmp", event["pids"])  # never seen half-written
-        time.sleep(120)
-    """
-    pids_file = tmp_path / "pids"
-    process, client = _start_emulator()
-    second = None
-    try:
-        create(client, source, FunctionName=name, Timeout=300)
-        client.invoke(
-            FunctionName=name,
-            InvocationType="Event",
-            Payload=json.dumps({"pids": str(pids_file)}).encode(),
-        )
-        deadline = time.monotonic() + 20
-        while not pids_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        runtime_pid, child_pid = map(int, pids_file.read_text().split())
-        assert _running(runtime_pid) and _running(child_pid)
-
-        os.kill(process.pid, signal.SIGKILL)  # mid-invoke: no chance to clean up
-        process.wait(timeout=10)
-        # The kernel kills the runtime with its parent (PR_SET_PDEATHSIG)...
-        assert _wait_until_gone({runtime_pid}, b"\0never\0", 5) == []
-        # ...and the next emulator to start kills what the function had started.
-        second, _ = _start_emulator()
-        assert _wait_until_gone({runtime_pid, child_pid}, marker, 5) == []
-    finally:
-        for proc in (process, second):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        for pid in processes_with(marker):  # never leave a sleeper behind, even on failure
-            os.kill(pid, signal.SIGKILL)
