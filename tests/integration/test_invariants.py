@@ -10,7 +10,8 @@ import pytest
 
 from coldprof.build.runtime_provided import runtime_provided
 from coldprof.measure import importtime
-from coldprof.measure.analyze import AnalyzeRequest, _dependency_runs, analyze
+from coldprof.measure.aggregate import dependency_runs
+from coldprof.measure.analyze import AnalyzeRequest, analyze
 from coldprof.measure.distributions import FUNCTION, STDLIB, Attribution, SizeCache
 from coldprof.measure.invariants import RunAttribution, violations
 from conftest import SAMPLES, busy_module, coldprof_cmd, install_distribution
@@ -37,7 +38,7 @@ def test_inclusive_is_the_sum_of_the_self_times_below(attribution: Attribution) 
         "import time:         1 |          1 |   json.decoder\n"
         "import time:         1 |          2 | json\n"
     )
-    self_ms, inclusive_ms, modules = _dependency_runs(trace, attribution)
+    self_ms, inclusive_ms, modules = dependency_runs(trace, attribution)
     assert self_ms[STDLIB] == pytest.approx(0.003)
     assert inclusive_ms[STDLIB] == pytest.approx(0.003)
     assert modules[STDLIB] == {"json", "json.scanner", "json.decoder"}
@@ -52,7 +53,7 @@ def test_a_failed_import_is_charged_to_its_importer_but_is_none_of_its_modules(
         "import time:        30 |         30 |   no_such_compressor\n"
         "import time:        10 |         40 | app\n"
     )
-    self_ms, _, modules = _dependency_runs(trace, attribution)
+    self_ms, _, modules = dependency_runs(trace, attribution)
     assert self_ms["slowdep"] == pytest.approx(0.14)
     assert self_ms[FUNCTION] == pytest.approx(0.04)
     assert modules["slowdep"] == {"slowdep"}

@@ -66,3 +66,39 @@ def test_py_spy_that_cannot_attach_exits_3_saying_why(tmp_path: Path) -> None:
     assert "py-spy could not record the init: Error: Operation not permitted" in done.stderr
     assert "ptrace" in done.stderr and "SYS_PTRACE" in done.stderr
     assert not out.exists()
+
+
+def test_py_spy_profiles_the_same_init_as_the_timed_runs_with_a_relative_layer(
+    tmp_path: Path,
+) -> None:
+    # The child runs from the task root: a --layer left relative there names another folder
+    # (or none), and py-spy would profile an init that never imports the layer's module.
+    root = tmp_path / "fn"
+    root.mkdir()
+    (root / "lambda_function.py").write_text(
+        "import layermod\n\ndef lambda_handler(event, context):\n    return 1\n"
+    )
+    layer = tmp_path / "layer" / "python" / "layermod"
+    layer.mkdir(parents=True)
+    (layer / "__init__.py").write_text(busy_module(150))
+    out = tmp_path / "init.speedscope.json"
+    done = subprocess.run(
+        coldprof_cmd(
+            "analyze", "fn", "--layer", "layer", "--py-spy", str(out), "--format", "json",
+            "--runs", "1", "--bytecode-runs", "0",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
+    if done.returncode == 3 and "py-spy could not record" in done.stderr:
+        pytest.skip(f"py-spy cannot attach on this machine: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    costs = {d["name"]: d for d in json.loads(done.stdout)["dependencies"]}
+    assert "layermod" in costs  # the timed runs imported it from the layer
+    doc = json.loads(out.read_text())
+    frames = doc["shared"]["frames"]
+    samples = [s for p in doc["profiles"] for s in p["samples"]]
+    in_layer = [s for s in samples if any("layermod" in frames[i].get("file", "") for i in s)]
+    assert len(in_layer) >= 5, (len(in_layer), len(samples))

@@ -503,8 +503,8 @@ def test_a_requirement_with_no_wheel_is_built_from_source_with_a_warning(tmp_pat
 
 def test_arm64_sizes_come_from_the_arm64_build_and_timings_from_x86_64(tmp_path: Path) -> None:
     from coldprof.build.package import BuildTarget, resolve_function, task_root_for
-    from coldprof.measure.analyze import machine_architecture
     from coldprof.measure.distributions import scan_site
+    from coldprof.measure.spec import machine_architecture
 
     if machine_architecture() != "x86_64":
         pytest.skip("this is about an x86_64 machine")

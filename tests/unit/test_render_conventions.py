@@ -64,7 +64,7 @@ def test_sizes_are_binary_units_named_so() -> None:
 def test_results_record_paths_relative_to_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coldprof.measure.analyze import recorded_path
+    from coldprof.measure.runinfo import recorded_path
 
     monkeypatch.chdir(tmp_path)
     assert recorded_path(tmp_path / "sample_functions" / "minimal") == "sample_functions/minimal"

@@ -11,7 +11,11 @@ from coldprof.stats import (
     least_squares,
     mad,
     median,
+    median_standard_error,
+    nearest_rank,
     percentile,
+    rank_test_p,
+    smallest_p,
     spearman,
     stdev,
 )
@@ -223,3 +227,35 @@ def test_paired_differences_need_pairs() -> None:
     assert paired_differences([1.0, 2.0], [3.0, 2.5]) == [2.0, 0.5]
     with pytest.raises(ValueError, match="paired"):
         paired_differences([1.0], [1.0, 2.0])
+
+
+def test_median_standard_error_from_the_mad() -> None:
+    # MAD of 1..5 is 1: 1.2533 × 1.4826 × 1 / √5.
+    assert median_standard_error([1, 2, 3, 4, 5]) == pytest.approx(1.2533 * 1.4826 / math.sqrt(5))
+    assert median_standard_error([4.0, 4.0, 4.0]) == 0.0
+    # One slow run barely moves it: the MAD ignores how far out the outlier is.
+    assert median_standard_error([1, 2, 3, 4, 500]) == median_standard_error([1, 2, 3, 4, 5])
+
+
+def test_nearest_rank_takes_a_sample_value_without_interpolating() -> None:
+    errors = [0.05, 0.01, 0.03, 0.02, 0.04]  # sorted: .01 .02 .03 .04 .05
+    assert nearest_rank(errors, 0.8) == 0.04  # rank round(0.8 × 4) = 3 (0-based)
+    assert nearest_rank(errors, 0.0) == 0.01
+    assert nearest_rank(errors, 1.0) == 0.05
+    assert nearest_rank([0.1, 0.2], 0.8) == 0.2  # round(0.8) = 1
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nearest_rank(errors, 80)
+
+
+def test_rank_test_p_is_exact_for_few_runs_and_normal_beyond() -> None:
+    assert rank_test_p([1, 2, 3], [4, 5, 6]) == pytest.approx(1 / 20)  # complete separation
+    assert rank_test_p([4, 5, 6], [1, 2, 3]) == pytest.approx(1.0)
+    assert rank_test_p(list(range(10)), list(range(10, 20))) == pytest.approx(1 / 184756)
+    assert rank_test_p([1.0] * 4, [1.0] * 4) == pytest.approx(0.5, abs=0.15)
+    assert 0 < rank_test_p(list(range(30)), list(range(15, 45))) < 1e-3  # normal approximation
+
+
+def test_smallest_p_is_the_complete_separation() -> None:
+    assert smallest_p(3, 3) == pytest.approx(1 / 20)
+    assert smallest_p(3, 3) == pytest.approx(rank_test_p([1, 2, 3], [4, 5, 6]))
+    assert smallest_p(10, 10) == pytest.approx(1 / 184756)

@@ -7,14 +7,13 @@ from dataclasses import dataclass, replace
 from coldprof import stats
 from coldprof.build.gitref import function_at
 from coldprof.errors import FunctionInitError
-from coldprof.measure.analyze import (
-    AUTO_MIN_RUNS,
-    AUTO_PRECISION,
-    AnalyzeRequest,
-    Side,
-    conclude,
-    prepare,
-)
+from coldprof.measure.analyze import analyze
+from coldprof.measure.conclude import conclude
+from coldprof.measure.prepare import prepare
+from coldprof.measure.request import AnalyzeRequest
+from coldprof.measure.runcount import done_after
+from coldprof.measure.series import alternate
+from coldprof.measure.side import Side
 from coldprof.progress import NoProgress, Progress
 from coldprof.results.models import AnalyzeResult
 
@@ -43,22 +42,14 @@ def _paired_precision(base: list[float], head: list[float]) -> float | None:
 
 
 def _done(base: list[float], head: list[float], request: AnalyzeRequest) -> tuple[bool, str | None]:
-    n = len(head)
-    if not request.auto_runs:
-        return n >= request.runs, None
-    reach = _paired_precision(base, head)
-    shown = "?" if reach is None else f"±{reach * 100:.1f} %"
-    if n >= request.max_runs:
-        return True, (
-            f"--max-runs {n} reached with the paired difference's 95 % interval at {shown} of "
-            f"the base's init (the goal: ±{AUTO_PRECISION * 100:.0f} %)"
-        )
-    if n >= max(request.runs, AUTO_MIN_RUNS) and reach is not None and reach <= AUTO_PRECISION:
-        return True, (
-            f"the paired difference's 95 % interval reached {shown} of the base's init after "
-            f"{n} pairs"
-        )
-    return False, None
+    return done_after(
+        len(head),
+        lambda: _paired_precision(base, head),
+        request,
+        what="paired difference",
+        of=" of the base's init",
+        unit="pairs",
+    )
 
 
 def _base_failed(error: FunctionInitError, ref: str) -> FunctionInitError:
@@ -82,8 +73,6 @@ def measure_against_base(
     progress = progress or NoProgress()
     with function_at(request.path, ref) as checkout:
         if checkout is None:
-            from coldprof.measure.analyze import analyze
-
             return PairedRun(analyze(request, progress), None, ref, None)
         base_request = replace(
             request,
@@ -108,10 +97,7 @@ def measure_against_base(
             current = head_side
             try:
                 while True:
-                    order = (base_side, head_side)
-                    if len(head_side.starts) % 2:
-                        order = (head_side, base_side)
-                    for current in order:
+                    for current in alternate(base_side, head_side, len(head_side.starts)):
                         current.measure_one()
                     progress.advance()
                     done, stopped_by = _done(

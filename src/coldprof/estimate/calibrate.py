@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coldprof import stats
 from coldprof.errors import UsageError
 from coldprof.estimate.model import (
     ADJUSTMENT_FILE,
@@ -91,7 +91,7 @@ def _ratio_factors(points: Sequence[Point], key: str, baseline: str) -> dict[str
         base = by_cell.get((workload, fixed, baseline))
         if value != baseline and base:
             ratios[value].append(published / base)
-    factors = {value: round(statistics.median(r), 4) for value, r in ratios.items()}
+    factors = {value: round(stats.median(r), 4) for value, r in ratios.items()}
     factors[baseline] = 1.0
     return factors
 
@@ -253,12 +253,9 @@ def fit(points: Sequence[Point], reference: Mapping[str, float]) -> Fit:
             runtime=point.runtime,
         )
         outside.append(found.outside if found is not None else ())
-    errors = sorted(
-        abs(m - p.published_ms) / p.published_ms for m, p in zip(loo, points, strict=True)
-    )
-    median_error = round(statistics.median(errors) * 100, 1)
-    rank = min(len(errors) - 1, round(HALF_WIDTH_QUANTILE * (len(errors) - 1)))
-    half_width = round(errors[rank] * 100, 1)
+    errors = [abs(m - p.published_ms) / p.published_ms for m, p in zip(loo, points, strict=True)]
+    median_error = round(stats.median(errors) * 100, 1)
+    half_width = round(stats.nearest_rank(errors, HALF_WIDTH_QUANTILE) * 100, 1)
     model = _fit_model(points, reference, half_width, median_error)
     fitted = tuple(round(_predict(model, p), 1) for p in points)
     return Fit(model, fitted, tuple(loo), tuple(outside))
@@ -340,7 +337,7 @@ def account_adjustment(
         found = estimate(features, function.architecture, package_type, model)
         if found is None or found.mid_ms <= 0:
             continue
-        matched.append((function.name, round(statistics.median(inits), 1), found.mid_ms))
+        matched.append((function.name, round(stats.median(inits), 1), found.mid_ms))
     if not matched:
         names = ", ".join(f.name for f in remote.functions) or "none"
         folders = ", ".join(a.function_path for a in analyses) or "none"
@@ -348,7 +345,7 @@ def account_adjustment(
             f"no analyze matches a function with cold starts in the remote result (functions: "
             f"{names}; analyses of: {folders})"
         )
-    factor = statistics.median(measured / estimated for _, measured, estimated in matched)
+    factor = stats.median(measured / estimated for _, measured, estimated in matched)
     adjustment = Adjustment(
         factor=round(factor, 4),
         functions=len(matched),

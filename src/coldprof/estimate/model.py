@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from coldprof import stats
 from coldprof.errors import UsageError
 from coldprof.results.models import AnalyzeResult
 from coldprof.runner.procstat import ProcessSample
@@ -84,7 +84,7 @@ def _least_of(values: Sequence[float | None]) -> float | None:
 
 def _median_of(values: Sequence[float | int | None]) -> float | None:
     known = [v for v in values if v is not None]
-    return statistics.median(known) if known else None
+    return stats.median(known) if known else None
 
 
 def features_of(
@@ -112,7 +112,7 @@ def features_of(
         read_bytes=median_int("read_chars"),
         shared_libraries=median_int("shared_libraries"),
         package_library_bytes=median_int("package_library_bytes"),
-        modules=round(statistics.median(module_counts)) if module_counts else 0,
+        modules=round(stats.median(module_counts)) if module_counts else 0,
         reference_cpu_ms=None if reference is None else round(reference, 3),
         reference_runs=sum(1 for r in references if r is not None),
         package_bytes=package_bytes,

@@ -1,5 +1,4 @@
-"""The speed reference: a fixed import workload whose CPU time scales this machine's to the
-calibration machine's."""
+"""The speed reference: a fixed import workload timing this machine against the calibration one."""
 
 from __future__ import annotations
 

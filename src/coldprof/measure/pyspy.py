@@ -12,14 +12,13 @@ import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from coldprof.errors import EnvironmentFailure, FunctionInitError
+from coldprof.measure.prepare import prepare
+from coldprof.measure.request import AnalyzeRequest
+from coldprof.progress import NoProgress
+from coldprof.results.models import AnalyzeResult
 from coldprof.runner.environment import EnvironmentSpec, ExecutionEnvironment
-
-if TYPE_CHECKING:
-    from coldprof.measure.analyze import AnalyzeRequest
-    from coldprof.results.models import AnalyzeResult
 
 # Samples per second. Each sample stops the runtime to read its memory: at 1000 Hz with native
 # frames a 300 ms init stretched past 7 s here, at 250 Hz to about 0.6-2 s.
@@ -60,23 +59,11 @@ def find_py_spy() -> str:
 
 
 def spec_for(request: AnalyzeRequest, result: AnalyzeResult) -> EnvironmentSpec:
-    """The environment the analyze runs used, for one more cold start: the same interpreter
-    and runtime directory (py-spy runs on the folders as they are: its paths must be real)."""
-    from coldprof.runner import interpreter
-
-    recorded = os.path.expanduser(result.interpreter) if result.interpreter else None
-    python = interpreter.resolve(request.python or recorded, None)
-    sdk = interpreter.runtime_sdk(python.runtime, request.runtime_boto3)
-    return EnvironmentSpec(
-        handler=result.handler,
-        task_root=Path(result.task_root).expanduser(),  # recorded with ~ for the home folder
-        runtime_dir=interpreter.runtime_dir_for(python, sdk, request.cache_dir),
-        layers=request.layers,
-        python=python.path,
-        python_version=python.minor,
-        user_env=dict(request.env),
-        init_limit_s=request.init_limit_s,
-    )
+    """The spec the analyze's cold starts ran with, for one more (``result`` names the handler
+    that ran). It comes from the same builder, on the folders as they are: py-spy's paths must
+    be real, and a relative --layer must name the same folder as in the timed runs."""
+    del result  # prepare() finds the same package, interpreter and layers again (all cached)
+    return prepare(request, NoProgress()).spec
 
 
 def native_available() -> bool:
