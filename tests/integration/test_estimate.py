@@ -1,4 +1,4 @@
-"""The Lambda init estimate: /proc features, the speed reference, the fitted model, its range."""
+"""The Lambda init estimate: /proc features, the speed reference, real analyses, calibration."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from coldprof.estimate import speedref
-from coldprof.estimate.calibrate import Point, fit
 from coldprof.estimate.model import (
     ESTIMATE_KEY,
     FEATURES_KEY,
@@ -151,94 +150,6 @@ def test_the_speed_reference_measures_cpu_time() -> None:
     values = [speedref.measure(sys.executable) for _ in range(3)]
     assert all(v is not None and 5 < v < 5000 for v in values), values
     assert speedref.measure("/nonexistent/python") is None
-
-
-# -- fitting ----------------------------------------------------------------------------------
-def _point(
-    name: str,
-    cpu: float,
-    mb: float,
-    package_type: str,
-    published: float,
-    runtime: str = "python3.11",
-    architecture: str = "x86_64",
-    workload: str | None = None,
-) -> Point:
-    features = InitFeatures(
-        runtime="python3.11",
-        cpu_ms=cpu,
-        read_bytes=int(mb * 2**20),
-        shared_libraries=5,
-        package_library_bytes=0,
-        modules=100,
-        reference_cpu_ms=50.0,
-    )
-    return Point(
-        name, workload or name, runtime, architecture, package_type, published, "test", features
-    )
-
-
-def test_the_fit_recovers_known_coefficients_and_factors() -> None:
-    # Published figures made from a known model: base 40 (zip) / 120 (image), 2 ms per CPU ms,
-    # 10 ms per MB for zips, python3.13 ×1.2, arm64 ×0.8.
-    def truth(cpu: float, mb: float, kind: str) -> float:
-        return (40 if kind == "zip" else 120) + 2 * cpu + (10 * mb if kind == "zip" else 0)
-
-    points = [
-        _point("a", 20, 1, "zip", truth(20, 1, "zip"), workload="a"),
-        _point("a 3.13", 20, 1, "zip", 1.2 * truth(20, 1, "zip"), "python3.13", workload="a"),
-        _point("b", 200, 8, "zip", truth(200, 8, "zip"), workload="b"),
-        _point(
-            "b arm", 200, 8, "zip", 0.8 * truth(200, 8, "zip"), architecture="arm64", workload="b"
-        ),
-        _point("c", 400, 50, "zip", truth(400, 50, "zip")),
-        _point("d", 40, 2, "image", truth(40, 2, "image")),
-        _point("e", 300, 70, "image", truth(300, 70, "image")),
-        _point("f", 900, 90, "image", truth(900, 90, "image")),
-        _point("g", 90, 20, "zip", truth(90, 20, "zip")),
-    ]
-    result = fit(points, {"python3.11": 50.0})
-    terms = {(t.feature, t.package_types): t.coefficient for t in result.model.terms}
-    assert terms[("one", ("zip",))] == pytest.approx(40, rel=1e-3)
-    assert terms[("one", ("image",))] == pytest.approx(120, rel=1e-3)
-    assert terms[("cpu_ms", ("zip", "image"))] == pytest.approx(2, rel=1e-3)
-    assert terms[("file_mb", ("zip",))] == pytest.approx(10, rel=1e-3)
-    assert result.model.runtime_factors["python3.13"] == pytest.approx(1.2)
-    assert result.model.architecture_factors["arm64"] == pytest.approx(0.8)
-    for point, fitted in zip(points, result.fitted_ms, strict=True):
-        assert fitted == pytest.approx(point.published_ms, rel=1e-3)
-
-
-def test_the_speed_reference_scales_cpu_to_the_calibration_machine() -> None:
-    model = load_model()
-    assert model is not None, "the estimate model is missing: make calibrate"
-    here = model.reference_cpu_ms["python3.11"]
-    base = InitFeatures("python3.11", 200.0, 2**20, 10, 0, 300, here)
-    # A machine twice as slow spends twice the CPU on the init and on the reference alike.
-    slow = InitFeatures("python3.11", 400.0, 2**20, 10, 0, 300, 2 * here)
-    a, b = estimate(base, model=model), estimate(slow, model=model)
-    assert a is not None and b is not None
-    assert b.mid_ms == pytest.approx(a.mid_ms, rel=1e-6)
-    assert b.speed_factor == pytest.approx(0.5)
-
-
-def test_outside_the_calibration_the_range_widens_and_says_why() -> None:
-    model = load_model()
-    assert model is not None
-    reference = model.reference_cpu_ms["python3.11"]
-    inside = estimate(InitFeatures("python3.11", 100.0, 2**20, 10, 0, 200, reference), model=model)
-    unknown = estimate(InitFeatures("python3.99", 100.0, 2**20, 10, 0, 200, reference), model=model)
-    huge = estimate(
-        InitFeatures("python3.11", 10 * model.coverage.max_cpu_ms, 2**20, 10, 0, 200, reference),
-        model=model,
-    )
-    assert inside is not None and unknown is not None and huge is not None
-    assert inside.outside == ()
-    assert any("python3.99 is not in the calibration" in r for r in unknown.outside)
-    assert any("far past the largest calibrated" in r for r in huge.outside)
-    width = inside.high_ms / inside.low_ms
-    assert unknown.high_ms / unknown.low_ms > width
-    assert "range widened: python3.99" in unknown.line()
 
 
 # -- analyze ----------------------------------------------------------------------------------
