@@ -19,7 +19,7 @@ from coldprof.measure.distributions import Attribution, bytecode_fraction
 from coldprof.measure.request import AnalyzeRequest
 from coldprof.measure.series import Series
 from coldprof.progress import Progress
-from coldprof.runner import lambda_fs
+from coldprof.runner import child, lambda_fs
 from coldprof.runner.environment import EnvironmentSpec, layer_paths, seen_task_root
 
 
@@ -42,27 +42,8 @@ def _imported_sources(starts: Sequence[ColdStart], attribution: Attribution) -> 
     return [f for f in map(attribution.source_file, sorted(modules)) if f is not None]
 
 
-# Run by the function's interpreter (bytecode is per Python version): compile each source into
-# the prefix where PYTHONPYCACHEPREFIX will look for it under the path the function sees.
-_COMPILE = """\
-import importlib.util, json, os, py_compile, sys
-prefix, pairs = sys.argv[1], json.load(sys.stdin)
-sys.pycache_prefix = prefix
-for source, seen in pairs:
-    cfile = importlib.util.cache_from_source(seen)
-    try:
-        if os.path.isfile(cfile) and os.path.getmtime(cfile) >= os.path.getmtime(source):
-            continue
-    except OSError:
-        pass
-    try:
-        py_compile.compile(source, cfile=cfile, dfile=seen, doraise=True)
-    except (NotADirectoryError, IsADirectoryError, FileExistsError) as e:
-        sys.stderr.write(str(e))
-        sys.exit(3)  # something in the cache is in the way: the caller rebuilds it
-    except (py_compile.PyCompileError, OSError):
-        pass  # a file that does not compile costs the same either way
-"""
+# Run by the function's interpreter: bytecode is per Python version.
+COMPILE_SCRIPT = Path(child.__file__).resolve().parent / "compile_bytecode.py"
 
 
 def _compile_into(prefix: Path, pairs: Sequence[tuple[Path, Path]], python: str) -> None:
@@ -73,7 +54,7 @@ def _compile_into(prefix: Path, pairs: Sequence[tuple[Path, Path]], python: str)
     data = json.dumps([[str(a), str(b)] for a, b in pairs])
     try:
         done = subprocess.run(
-            [python, "-S", "-I", "-c", _COMPILE, str(prefix)],
+            [python, "-S", "-I", str(COMPILE_SCRIPT), str(prefix)],
             input=data,
             text=True,
             capture_output=True,
