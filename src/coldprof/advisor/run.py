@@ -189,6 +189,7 @@ def verify(
 
 
 def same_behaviour(original: Sequence[EventRun], copy: Sequence[EventRun]) -> str:
+    """Whether the rewritten copy answered each event as the original did, in words."""
     if not original:
         return "not checked: no events"
     differences = []

@@ -28,6 +28,8 @@ def package_summary(
     distributions: Sequence[InstalledDistribution] = (),
     cache_tag: str | None = None,
 ) -> PackageSummary:
+    """What the package and its layers weigh, whether it ships bytecode, and the warnings
+    where it is over Lambda's size limits, carries the runtime's own SDK, or lacks bytecode."""
     package = footprint(task_root_files, sizes)
     layers = Footprint()
     for layer in layer_dirs:
