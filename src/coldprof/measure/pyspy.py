@@ -58,11 +58,11 @@ def find_py_spy() -> str:
     return found
 
 
-def spec_for(request: AnalyzeRequest, result: AnalyzeResult) -> EnvironmentSpec:
-    """The spec the analyze's cold starts ran with, for one more (``result`` names the handler
-    that ran). It comes from the same builder, on the folders as they are: py-spy's paths must
-    be real, and a relative --layer must name the same folder as in the timed runs."""
-    del result  # prepare() finds the same package, interpreter and layers again (all cached)
+def spec_for(request: AnalyzeRequest, result: AnalyzeResult | None = None) -> EnvironmentSpec:
+    """The spec the analyze's cold starts ran with, for one more, from the same builder: a
+    relative --layer names the same folder, the template's layers and environment are in. It
+    runs on the folders as they are (py-spy's paths must be real); preparing again hits the
+    caches. ``result`` is not needed (the same request finds the same build)."""
     return prepare(request, NoProgress()).spec
 
 
