@@ -291,3 +291,4 @@ def shift_ci(
     # [D(c), D(nm+1−c)] covers the shift with probability 1 − 2·P(U ≤ c − 1).
     cut = max(c - 1, 0)
     return differences[cut], differences[len(differences) - 1 - cut]
+

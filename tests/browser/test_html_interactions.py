@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from coldprof.audit.core import Budgets, audit
+from coldprof.audit.core import audit
 from coldprof.cli.report import result_class
 from coldprof.render import OutputFormat, render
 from coldprof.render.remote_html import html as remote_html
+from coldprof.results.audit import Budgets
 from factories import dependency, remote_dict, result
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.advisor.report import AdvisorReport, deferrable_findings, report_of
-from coldprof.advisor.rewrite import defer_imports, module_imports, name_uses, plan_deferrals
+from coldprof.audit.deferrable import deferrable_findings
 from coldprof.measure.analyze import AnalyzeRequest, analyze
 from coldprof.render import OutputFormat, render
+from coldprof.results.advisor import AdvisorReport
 from coldprof.results.models import AnalyzeResult
 from coldprof.runner.environment import _TRACE_SHIM
 from conftest import busy_module, coldprof_cmd, install_distribution
@@ -115,7 +115,7 @@ def verified(package: Path, events: dict[str, Path]) -> tuple[AnalyzeResult, dic
 
 
 def advice(result: AnalyzeResult) -> AdvisorReport:
-    report = report_of(result)
+    report = result.advisor
     assert report is not None, result.extras
     return report
 
@@ -204,7 +204,7 @@ def test_verify_without_events_treats_every_import_as_deferrable(package: Path) 
 def test_reports_round_trip_and_render(verified) -> None:
     result = verified[0]
     loaded = AnalyzeResult.from_dict(json.loads(json.dumps(result.to_dict())))
-    assert report_of(loaded) == report_of(result)
+    assert loaded.advisor == result.advisor
     assert [d.name for d in deferrable_findings(loaded, 150)] == ["neverlib"]
     assert {d.name for d in deferrable_findings(loaded, 0)} == {"neverlib", "sometimes"}
     table = render(loaded, OutputFormat.table)
@@ -371,149 +371,6 @@ def test_usage_tracer_records_only_what_invocations_run(python: str, tmp_path: P
         assert "classonly" in data["invocations"][0]["modules"]
 
 
-# -- the AST rewrite -----------------------------------------------------------------------------
-SOURCE = '''\
-"""A module."""
-from __future__ import annotations
-
-import json
-import numpy as np, requests  # heavy
-from requests import (
-    Session,
-    get as fetch,
-)
-import yaml
-import boto3
-
-CONFIG = yaml.safe_load("a: 1")
-__all__ = ["json"]
-
-try:
-    import ujson
-except ImportError:
-    ujson = None
-
-
-def handler(event, context: boto3.Session) -> dict:
-    """Handle one event."""
-    values = np.array([1])
-
-    def inner(np=None):
-        return np
-
-    if event.get("fetch"):
-        return {"s": type(Session()).__name__, "r": requests.__name__}
-    return {}
-
-
-class Client:
-    @staticmethod
-    def call():
-        return fetch
-
-    def other(self, np):
-        return [np for np in range(3)]
-
-
-def lazy():
-    import requests
-    return requests
-
-
-def one(): return np
-'''
-
-
-def test_module_imports_and_name_uses() -> None:
-    statements = {s.line: s for s in module_imports(SOURCE, "app")}
-    assert [b.name for b in statements[5].bindings] == ["np", "requests"]
-    assert statements[5].bindings[0].text == "import numpy as np"
-    assert statements[6].source == "from requests import Session, get as fetch"
-    assert statements[6].bindings[1].candidates == ("requests.get", "requests")
-    assert statements[17].block == "try"
-    uses = name_uses(SOURCE, ["np", "requests", "fetch", "yaml", "boto3", "json"])
-    assert uses["np"].functions == ("handler", "one")  # not Client.other: np is its parameter
-    assert uses["np"].local_in == ("Client.other",)
-    assert uses["requests"].functions == ("handler",) and uses["requests"].local_in == ("lazy",)
-    assert uses["fetch"].functions == ("Client.call",)
-    assert uses["yaml"].import_time == (13,)
-    assert uses["json"].import_time == (14,)  # re-exported through __all__
-    assert uses["boto3"] == name_uses(SOURCE, ["boto3"])["boto3"]
-    assert uses["boto3"].functions == ()  # only in an annotation, never evaluated
-
-
-def test_plan_says_what_can_move_and_why_not() -> None:
-    targets = [(5, "np"), (5, "requests"), (6, "Session"), (6, "fetch"), (10, "yaml")]
-    targets += [(11, "boto3"), (17, "ujson"), (4, "json")]
-    verdicts = {d.name: d for d in plan_deferrals(SOURCE, "app", False, targets)}
-    assert verdicts["requests"].movable and verdicts["requests"].functions == ("handler",)
-    assert verdicts["Session"].movable and verdicts["fetch"].functions == ("Client.call",)
-    assert verdicts["np"].reason == "one() is written on one line"
-    assert "used at import time (line 13)" in (verdicts["yaml"].reason or "")
-    assert "nothing uses `boto3`" in (verdicts["boto3"].reason or "")
-    assert "`try` block" in (verdicts["ujson"].reason or "")
-    assert "used at import time (line 14)" in (verdicts["json"].reason or "")
-
-
-def test_rewrite_moves_imports_into_their_functions_and_still_runs(tmp_path: Path) -> None:
-    # Real modules stand in: the rewritten module must import and behave as before.
-    source = textwrap.dedent(
-        '''\
-        """Doc."""
-        import decimal, fractions as fr  # two at once
-        from statistics import (
-            mean,
-            median as mid,
-        )
-        import json
-
-
-        def total(values):
-            """Sum."""
-            return float(decimal.Decimal(sum(values))) + fr.Fraction(1, 2)
-
-
-        class Stats:
-            @staticmethod
-            def middle(values):
-                return mid(values)
-
-
-        def average(values):
-            def inner():
-                return mean(values)
-
-            return inner()
-
-
-        def dump(value):
-            return json.dumps(value)
-        '''
-    )
-    targets = [(2, "decimal"), (2, "fr"), (3, "mean"), (3, "mid")]
-    plan = plan_deferrals(source, "stats_app", False, targets)
-    assert all(d.movable for d in plan), plan
-    rewritten = defer_imports(source, "stats_app", False, plan)
-    header = rewritten.split("def total")[0].splitlines()
-    assert [line for line in header if line.startswith(("import", "from"))] == ["import json"]
-    assert "# coldprof: deferred into its functions: import decimal, fractions as fr" in header
-    assert '    """Sum."""\n    import decimal\n    import fractions as fr\n' in rewritten
-    assert "        from statistics import median as mid\n        return mid" in rewritten
-    assert "    from statistics import mean\n    def inner" in rewritten
-    (tmp_path / "stats_app.py").write_text(rewritten)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        import stats_app  # type: ignore[import-not-found]
-
-        assert "decimal" not in vars(stats_app) and "mean" not in vars(stats_app)
-        assert stats_app.total([1, 2]) == 3.5
-        assert stats_app.Stats.middle([1, 5, 9]) == 5
-        assert stats_app.average([2, 4]) == 3
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("stats_app", None)
-
-
 def test_audit_fails_on_a_deferrable_dependency_over_the_limit(
     package: Path, events: dict[str, Path]
 ) -> None:
@@ -530,19 +387,3 @@ def test_audit_fails_on_a_deferrable_dependency_over_the_limit(
     assert json.loads(under.stdout)["findings"] == []
     no_events = run_cli(*args, "--fail-on-deferrable-ms", "10")
     assert no_events.returncode == 2 and "needs --event" in no_events.stderr
-
-
-def test_the_fix_fits_the_runtime() -> None:
-    from coldprof.advisor.report import ImportSite, suggest_fix
-
-    site = ImportSite(
-        "app.py", 4, "import requests", "import requests", "app", functions=("lambda_handler",)
-    )
-    assert suggest_fix([site], "3.12.1") == (
-        "move `import requests` (app.py:4) into lambda_handler()"
-    )
-    lazy = suggest_fix([site], "3.15.0")
-    assert lazy.startswith("app.py:4: `lazy import requests` (PEP 810)")
-    assert "`__lazy_modules__`" in lazy
-    stuck = ImportSite("app.py", 9, "import yaml", "import yaml", "app", reason="used at import")
-    assert suggest_fix([site, stuck], "3.11.7").endswith("; app.py:9: used at import")

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from coldprof.audit.base import measure_against_base
-from coldprof.audit.core import Budgets, audit, compare_paired
+from coldprof.audit.core import audit
+from coldprof.audit.noise import compare_paired
 from coldprof.build.gitref import function_at
 from coldprof.errors import UsageError
 from coldprof.measure.analyze import AnalyzeRequest
+from coldprof.results.audit import Budgets
 from conftest import busy_module, coldprof_cmd, install_distribution
 
 HANDLER = """\

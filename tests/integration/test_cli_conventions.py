@@ -114,8 +114,8 @@ _TABLE = re.compile(r"^\| `(--[a-z][a-z-]*)[^`]*` \| `?([^`|]+?)`? \|", re.MULTI
 def config_backed() -> dict[str, Any]:
     """audit's options that `[tool.coldprof]` can set have no literal default (None means "not
     given"): their default is applied later, from these."""
-    from coldprof.audit.core import DEFAULT_MIN_REGRESSION_MS, DEFAULT_REGRESSION_PCT
     from coldprof.measure.analyze import AnalyzeRequest
+    from coldprof.results.audit import DEFAULT_MIN_REGRESSION_MS, DEFAULT_REGRESSION_PCT
 
     return {
         "--runs": AnalyzeRequest.runs,

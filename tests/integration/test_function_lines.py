@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.advisor.report import report_of
 from coldprof.measure.analyze import AnalyzeRequest, analyze
 from coldprof.render import OutputFormat, render
 from coldprof.results.models import AnalyzeResult, FunctionLine
@@ -148,7 +147,7 @@ def test_the_first_invocation_reports_its_imports_and_the_cold_penalty(
 def test_the_advisor_counts_a_dependency_the_handler_imports_and_runs(
     analyzed: AnalyzeResult, event: Path
 ) -> None:
-    report = report_of(analyzed)
+    report = analyzed.advisor
     assert report is not None
     assert "slowdep" in report.events[0].used
     moved = {f.name: f for f in report.first_call}

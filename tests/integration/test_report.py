@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.audit.core import Budgets, audit
+from coldprof.audit.core import audit
 from coldprof.cli.report import load_result, result_class
 from coldprof.errors import UsageError
+from coldprof.results.audit import Budgets
 from coldprof.results.models import AnalyzeResult
 from conftest import coldprof_cmd
 from factories import dependency, remote_dict, result

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from coldprof.audit.core import Budgets, audit
+from coldprof.audit.core import audit
 from coldprof.cli.report import result_class
 from coldprof.errors import UsageError
 from coldprof.measure.analyze import AnalyzeRequest, analyze
@@ -20,6 +20,7 @@ from coldprof.render import OutputFormat, format_for_path, interactive, render, 
 from coldprof.render import html as page_html
 from coldprof.render.remote_html import html as remote_html
 from coldprof.render.speedscope import SCHEMA
+from coldprof.results.audit import Budgets
 from coldprof.results.models import AnalyzeResult, ImportTreeNode
 from conftest import busy_module, install_distribution
 from factories import dependency, remote_dict

@@ -9,22 +9,17 @@ from pathlib import Path
 
 from coldprof import stats
 from coldprof.advisor import rewrite
-from coldprof.advisor.report import (
-    AdvisorReport,
-    EventRun,
-    Verification,
-    parse_usage,
-    plan_deferrals_for,
-    rewrite_plan,
-)
+from coldprof.advisor.plan import plan_deferrals_for, rewrite_plan
 from coldprof.advisor.report import advise as advise_from
+from coldprof.advisor.usage import parse_usage
 from coldprof.measure.aggregate import subtrees_ms
 from coldprof.measure.coldstart import function_output, traced_init_limit
 from coldprof.measure.distributions import Attribution
 from coldprof.measure.request import AnalyzeRequest
 from coldprof.measure.series import Series, alternate
 from coldprof.progress import Progress
-from coldprof.results.models import ADVISOR_KEY, AnalyzeResult
+from coldprof.results.advisor import AdvisorReport, EventRun, Verification
+from coldprof.results.models import AnalyzeResult
 from coldprof.runner.environment import EnvironmentSpec, ExecutionEnvironment, InitOutcome
 
 
@@ -92,7 +87,7 @@ def advise(
     if request.verify:
         verification = verify(result, report, spec, attribution, events, request, progress)
         report = replace(report, verification=verification)
-    return replace(result, extras={**result.extras, ADVISOR_KEY: report.to_dict()})
+    return replace(result, advisor=report)
 
 
 def verify(

@@ -6,11 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from coldprof.audit.core import AuditResult, Budgets, audit
+from coldprof.audit.core import audit
 from coldprof.errors import EXIT_FINDINGS, EXIT_OK, ColdprofError, FunctionInitError
 from coldprof.measure.analyze import AnalyzeRequest, analyze
 from coldprof.progress import NoProgress, Progress
 from coldprof.project import Project, select_functions
+from coldprof.results.audit import AuditResult, Budgets
 from coldprof.results.models import SCHEMA_VERSION, AnalyzeResult
 
 
@@ -151,7 +152,7 @@ def _one(
         config_path=config_path,
     )
     if policy.fail_on_deferrable_ms is not None:
-        from coldprof.advisor.report import deferrable_audit_findings
+        from coldprof.audit.deferrable import deferrable_audit_findings
 
         deferrable = deferrable_audit_findings(result, policy.fail_on_deferrable_ms)
         audited = replace(audited, findings=(*audited.findings, *deferrable))

@@ -569,13 +569,7 @@ def report_event_failures(result: Any) -> None:
 
     The report is already out; the advisor's findings rest on the invocations that worked.
     """
-    from coldprof.results.models import ADVISOR_KEY
-
-    if ADVISOR_KEY not in result.extras:
-        return  # no --event: the advisor (and its imports) stay out of the way
-    from coldprof.advisor.report import report_of
-
-    advice = report_of(result)
+    advice = result.advisor
     failed = advice.failed_events if advice is not None else []
     if not failed:
         return

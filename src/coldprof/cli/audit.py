@@ -52,8 +52,8 @@ if TYPE_CHECKING:
 def load_baseline(path: Path, function: str | None = None) -> AnalyzeResult:
     """A saved analyze result, the analyzed run inside a saved audit, or one function's run
     in a saved project result."""
-    from coldprof.audit.core import AuditResult
     from coldprof.cli.report import load_result
+    from coldprof.results.audit import AuditResult
     from coldprof.results.models import AnalyzeResult
 
     if not path.exists():
@@ -206,16 +206,12 @@ def audit(
     import sys
 
     from coldprof import config as config_module
-    from coldprof.audit.core import (
-        DEFAULT_MIN_REGRESSION_MS,
-        DEFAULT_REGRESSION_PCT,
-        Budgets,
-        check_comparable,
-    )
+    from coldprof.audit.baseline import check_comparable
     from coldprof.audit.core import audit as run_audit
     from coldprof.measure.analyze import AnalyzeRequest, planned_python
     from coldprof.measure.analyze import analyze as run_analyze
     from coldprof.project import parse_parameters
+    from coldprof.results.audit import DEFAULT_MIN_REGRESSION_MS, DEFAULT_REGRESSION_PCT, Budgets
 
     def budgets_of(config: config_module.Config) -> Budgets:
         pick = config_module.pick
@@ -365,7 +361,7 @@ def audit(
             base_commit=base_commit,
         )
         if fail_on_deferrable_ms is not None:
-            from coldprof.advisor.report import deferrable_audit_findings
+            from coldprof.audit.deferrable import deferrable_audit_findings
 
             deferrable = deferrable_audit_findings(result, fail_on_deferrable_ms)
             audited = replace(audited, findings=(*audited.findings, *deferrable))

@@ -24,7 +24,7 @@ from coldprof.errors import ColdprofError, UsageError
 # kind → the module holding its result class (the class whose `kind` is that name).
 RESULT_MODULES = {
     "analyze": "coldprof.results.models",
-    "audit": "coldprof.audit.core",
+    "audit": "coldprof.results.audit",
     "remote": "coldprof.results.remote",
     "logs": "coldprof.results.logs",
     "project": "coldprof.measure.project",

@@ -11,7 +11,7 @@ from coldprof.measure.distributions import FUNCTION
 from coldprof.results.models import AnalyzeResult, ImportTreeNode
 
 if TYPE_CHECKING:
-    from coldprof.audit.core import Finding
+    from coldprof.results.audit import Finding
 
 
 def _edges(

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from coldprof.estimate.model import estimate_of
 from coldprof.render.units import ms, plural, shorten, shown_path, size
 from coldprof.results.models import (
-    ADVISOR_KEY,
     AnalyzeResult,
     DeclaredFunction,
     DependencyCost,
@@ -16,7 +15,7 @@ from coldprof.results.models import (
 )
 
 if TYPE_CHECKING:
-    from coldprof.advisor.report import AdvisorReport, Verification
+    from coldprof.results.advisor import AdvisorReport, Verification
 
 DEPENDENCY_HEADERS = (
     "dependency",
@@ -275,7 +274,7 @@ def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
     out += "".join(f"{line}\n" for line in lines_facts(result))
     if note := function_note(result):
         out += f"{note}\n"
-    if result.extras.get(ADVISOR_KEY):
+    if result.advisor is not None:
         out += "\n" + "\n".join(advisor_section(result, markdown=False)) + "\n"
     return out
 
@@ -310,7 +309,7 @@ def markdown(result: AnalyzeResult, top: int | None = None, **_options: Any) -> 
     lines += [f"{escape_markdown(line)}\n" for line in lines_facts(result)]
     if note := function_note(result):
         lines += [escape_markdown(note), ""]
-    if result.extras.get(ADVISOR_KEY):
+    if result.advisor is not None:
         lines += [*advisor_section(result, markdown=True), ""]
     return "\n".join(lines)
 
@@ -396,15 +395,11 @@ def _verification_lines(v: Verification) -> list[str]:
 
 def advisor_section(result: AnalyzeResult, markdown: bool) -> list[str]:
     """The advisor's findings after the dependency table: what to defer, proof, side effects."""
-    if ADVISOR_KEY not in result.extras:
+    report = result.advisor
+    if report is None:
         return []
     from tabulate import tabulate
 
-    from coldprof.advisor.report import report_of
-
-    report = report_of(result)
-    if report is None:
-        return []
     text = escape_markdown if markdown else str
     bullet = "- " if markdown else "  "
     title = advisor_title(report)

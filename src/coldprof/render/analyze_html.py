@@ -14,7 +14,7 @@ from coldprof.render.analyze import (
 )
 from coldprof.render.interactive import samples_plot
 from coldprof.render.units import ms, size
-from coldprof.results.models import ADVISOR_KEY, AnalyzeResult
+from coldprof.results.models import AnalyzeResult
 
 
 def colours_for(result: AnalyzeResult) -> dict[str, str]:
@@ -63,9 +63,9 @@ def dependency_table(result: AnalyzeResult, colours: dict[str, str], top: int | 
 
 def advisor_section(result: AnalyzeResult, name: str) -> str:
     """The lazy-import advisor's findings (analyze --event/--verify); empty without them."""
-    if ADVISOR_KEY not in result.extras:
+    report = result.advisor
+    if report is None:
         return ""
-    from coldprof.advisor.report import report_of
     from coldprof.render.analyze import (
         ADVISOR_HEADERS,
         advisor_events,
@@ -75,9 +75,6 @@ def advisor_section(result: AnalyzeResult, name: str) -> str:
         advisor_title,
     )
 
-    report = report_of(result)
-    if report is None:
-        return ""
     parts = [
         page_html.facts(advisor_events(report)),
         f"<p>{page_html.escape(advisor_summary(report))}</p>",

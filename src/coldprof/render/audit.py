@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coldprof.audit.core import AuditResult, Delta, DependencyChange, Finding
 from coldprof.render.units import ms, plural, shown_path, size
+from coldprof.results.audit import AuditResult, Delta, DependencyChange, Finding
 
 # Marks coldprof's PR comment so a CI job can find and update it instead of adding another.
 COMMENT_MARKER = "<!-- coldprof-audit -->"

@@ -50,9 +50,7 @@ def repo_path(function_path: str, relative: str) -> str:
 
 def deferrable_warnings(result: AnalyzeResult) -> list[str]:
     """The lazy-import advisor's deferrable imports, one warning per import statement."""
-    from coldprof.advisor.report import report_of
-
-    report = report_of(result)
+    report = result.advisor
     if report is None:
         return []
     lines = []

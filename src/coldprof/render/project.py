@@ -26,7 +26,7 @@ SUMMARY_HEADERS = (
 def top_dependency(result: AnalyzeResult) -> str:
     """The costliest dependency the handler's import pulls in: not its own code, not the
     standard library, not what the runtime client imports for itself."""
-    from coldprof.audit.core import handler_dependencies
+    from coldprof.audit.handler import handler_dependencies
 
     pulled_in = handler_dependencies(result)
     for dep in result.dependencies:  # sorted by inclusive ms

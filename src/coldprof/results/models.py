@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coldprof import stats
+from coldprof.results.advisor import ADVISOR_KEY, AdvisorReport
 
 SCHEMA_VERSION = 1
-# Where the lazy-import advisor keeps its report in an analyze result (see advisor.py).
-ADVISOR_KEY = "advisor"
 
 
 def ci95(samples: Sequence[float]) -> tuple[float, float] | None:
@@ -431,7 +430,7 @@ class AnalyzeResult:
     # Cold starts run but not counted: they only warmed the page cache (and why).
     discarded_runs: int = 0
     discarded_reason: str | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict)  # later stages' findings (advisor)
+    extras: Mapping[str, Any] = field(default_factory=dict)  # later stages' findings (estimate)
     # The function's own init, line by line (one traced cold start, scaled to the timed runs).
     function_lines: tuple[FunctionLine, ...] = ()
     function_lines_tracer: str = ""  # "sys.monitoring" or "sys.settrace"; "" when not traced
@@ -456,6 +455,7 @@ class AnalyzeResult:
     installer: str | None = None  # what built the package: "pip" or "uv"; None: not built
     run_disk_read_bytes: tuple[int | None, ...] = ()  # per counted cold start
     notes: tuple[str, ...] = ()  # what the reader must know about how it was measured
+    advisor: AdvisorReport | None = None  # --event/--verify: what init imports that nothing ran
 
     kind = "analyze"
 
@@ -501,6 +501,8 @@ class AnalyzeResult:
         if self.declared is not None:
             data["declared"] = self.declared.to_dict()
         data.update(self.extras)
+        if self.advisor is not None:
+            data[ADVISOR_KEY] = self.advisor.to_dict()
         return data
 
     @classmethod
@@ -540,8 +542,10 @@ class AnalyzeResult:
             "installer",
             "run_disk_read_bytes",
             "notes",
+            ADVISOR_KEY,
         }
         failure = data.get("failure")
+        advisor = data.get(ADVISOR_KEY)
         declared = data.get("declared")
         first = data.get("first_invocation")
         return cls(
@@ -579,4 +583,5 @@ class AnalyzeResult:
             installer=data.get("installer"),
             run_disk_read_bytes=tuple(data.get("run_disk_read_bytes", ())),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            advisor=AdvisorReport.from_dict(advisor) if isinstance(advisor, Mapping) else None,
         )
