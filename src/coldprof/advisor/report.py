@@ -26,24 +26,9 @@ from coldprof.results.advisor import (
     Deferrable,
     EventRun,
     FirstCallImport,
-    InitSideEffects,
     KeptDependency,
 )
 from coldprof.results.models import AnalyzeResult
-
-
-def _side_effects(usage: UsageTrace | None) -> InitSideEffects:
-    if usage is None:
-        return InitSideEffects()
-    effects = usage.effects
-    return InitSideEffects(
-        network=tuple(map(str, effects.get("network", ()))),
-        dns=tuple(dict.fromkeys(map(str, effects.get("dns", ())))),
-        subprocesses=tuple(map(str, effects.get("subprocesses", ()))),
-        file_opens=int(effects.get("opens", 0)),
-        module_file_opens=int(effects.get("module_opens", 0)),
-        other_files=tuple(map(str, effects.get("other_opens", ())))[:20],
-    )
 
 
 def advise(
@@ -140,7 +125,7 @@ def advise(
         deferrable=tuple(deferrable),
         total_saving_ms=total,
         kept=tuple(kept),
-        side_effects=_side_effects(usage),
+        side_effects=usage.effects,
         notes=tuple(notes),
         first_call=first_call,
     )

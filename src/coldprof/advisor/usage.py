@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from coldprof.measure.distributions import DependencyRef
+from coldprof.results.advisor import InitSideEffects
 
 
 class Resolver(Protocol):
@@ -38,8 +39,19 @@ class UsageTrace:
     cwd: str
     init_code: tuple[tuple[str, str], ...]  # (code file, module body file it ran under)
     init_calls: tuple[tuple[str, str], ...]  # (C function's module, module body file)
-    effects: Mapping[str, Any]
+    effects: InitSideEffects  # what init did besides importing
     invocations: tuple[InvocationUsage, ...]
+
+
+def _effects(effects: Mapping[str, Any]) -> InitSideEffects:
+    return InitSideEffects(
+        network=tuple(map(str, effects.get("network", ()))),
+        dns=tuple(dict.fromkeys(map(str, effects.get("dns", ())))),
+        subprocesses=tuple(map(str, effects.get("subprocesses", ()))),
+        file_opens=int(effects.get("opens", 0)),
+        module_file_opens=int(effects.get("module_opens", 0)),
+        other_files=tuple(map(str, effects.get("other_opens", ())))[:20],
+    )
 
 
 def parse_usage(text: str) -> UsageTrace | None:
@@ -63,7 +75,7 @@ def parse_usage(text: str) -> UsageTrace | None:
         cwd=str(data.get("cwd", "")),
         init_code=pairs("code"),
         init_calls=pairs("calls"),
-        effects=init.get("effects") or {},
+        effects=_effects(init.get("effects") or {}),
         invocations=tuple(
             InvocationUsage(tuple(i.get("files", ())), tuple(i.get("modules", ())))
             for i in data.get("invocations", ())
