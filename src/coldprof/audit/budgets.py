@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from coldprof.audit.handler import handler_dependencies
 from coldprof.audit.text import MB, mb, ms
+from coldprof.measure.distributions import KIND_FUNCTION, KIND_RUNTIME, KIND_THIRD_PARTY
 from coldprof.results.audit import Budgets, Finding
 from coldprof.results.models import AnalyzeResult, DependencyCost
 
@@ -14,7 +15,7 @@ RULE_DEPENDENCY_BUDGET = "max-dependency-ms"
 RULE_PACKAGE_BUDGET = "max-package-mb"
 
 # Dependencies a budget can be held against: the ones a function chooses to import.
-_BUDGETED_KINDS = ("third-party", "runtime")
+_BUDGETED_KINDS = (KIND_THIRD_PARTY, KIND_RUNTIME)
 
 
 def budgets_set(budgets: Budgets) -> bool:
@@ -31,7 +32,7 @@ def _budgeted(result: AnalyzeResult) -> list[DependencyCost]:
         d
         for d in result.dependencies
         if d.kind in _BUDGETED_KINDS
-        and (d.name in pulled_in if pulled_in is not None else d.kind == "third-party")
+        and (d.name in pulled_in if pulled_in is not None else d.kind == KIND_THIRD_PARTY)
     ]
 
 
@@ -79,7 +80,7 @@ def budget_findings(result: AnalyzeResult, budgets: Budgets) -> list[Finding]:
     package = result.package
     if budgets.max_package_mb is not None and package.zipped_bytes > budgets.max_package_mb * MB:
         biggest = _largest(
-            [d for d in result.dependencies if d.kind in ("third-party", "function")],
+            [d for d in result.dependencies if d.kind in (KIND_THIRD_PARTY, KIND_FUNCTION)],
             "zipped_bytes",
             package.zipped_bytes,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from coldprof.measure.distributions import KIND_RUNTIME
 from coldprof.results.models import AnalyzeResult, ImportTreeNode
 
 
@@ -34,4 +35,6 @@ def runtime_only(result: AnalyzeResult) -> set[str]:
     pulled_in = handler_dependencies(result)
     if pulled_in is None:
         return set()
-    return {d.name for d in result.dependencies if d.kind == "runtime" and d.name not in pulled_in}
+    return {
+        d.name for d in result.dependencies if d.kind == KIND_RUNTIME and d.name not in pulled_in
+    }
