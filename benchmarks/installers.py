@@ -17,8 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from coldprof.build.dependencies import BuildTarget, build_installer
+from coldprof.build.handler import FunctionSource
 from coldprof.build.installer import find_uv
-from coldprof.build.package import BuildTarget, FunctionSource, build_installer, build_package
+from coldprof.build.package import build_package
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "corpus" / "stacks"

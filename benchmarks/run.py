@@ -63,7 +63,7 @@ def analyze_json(path: Path, *args: str) -> dict:
 
 # -- 1: analyze overhead --------------------------------------------------------------------------
 def floor_env(task_root: str) -> dict[str, str]:
-    from coldprof.build.package import runtime_dir
+    from coldprof.build.runtime_dir import runtime_dir
 
     return {
         "PATH": "/usr/bin:/bin",

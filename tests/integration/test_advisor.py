@@ -18,7 +18,7 @@ from coldprof.measure.analyze import AnalyzeRequest, analyze
 from coldprof.render import OutputFormat, render
 from coldprof.results.advisor import AdvisorReport
 from coldprof.results.models import AnalyzeResult
-from coldprof.runner.environment import _TRACE_SHIM
+from coldprof.runner.launch import RUN_CHILD_SCRIPT, USAGE_TRACER
 from conftest import busy_module, coldprof_cmd, install_distribution
 
 HANDLER = """\
@@ -351,7 +351,7 @@ def test_usage_tracer_records_only_what_invocations_run(python: str, tmp_path: P
     trace = tmp_path / "trace.json"
     env = {"COLDPROF_TRACE_FILE": str(trace), "PYTHONPATH": str(site)}
     done = subprocess.run(
-        [python, "-s", "-S", "-c", _TRACE_SHIM, "app.handler"],
+        [python, "-s", "-S", "-c", RUN_CHILD_SCRIPT, str(USAGE_TRACER), "app.handler"],
         env=env,
         cwd=site,
         capture_output=True,

@@ -176,7 +176,7 @@ def test_bytecode_penalty_is_measured_for_a_package_without_pyc(make_function) -
     assert 0 < low <= result.package.bytecode_penalty_ms <= high
     assert any("bytecode" in w for w in result.package.warnings)
     # The compiled copy records its task root, so the cache can drop it once the function is gone.
-    from coldprof.build.package import PYCACHE_SOURCE, cache_root
+    from coldprof.build.cache import PYCACHE_SOURCE, cache_root
 
     recorded = {p.read_text() for p in (cache_root() / "pycache").glob(f"*/{PYCACHE_SOURCE}")}
     assert str(root) in recorded

@@ -8,14 +8,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from coldprof.build.package import (
-    CACHE_KEEP_DAYS,
-    CACHE_MARKER,
-    FunctionSource,
-    build_package,
-    lock_path,
-    prune_cache,
-)
+from coldprof.build.cache import CACHE_KEEP_DAYS, CACHE_MARKER, lock_path, prune_cache
+from coldprof.build.handler import FunctionSource
+from coldprof.build.package import build_package
 from conftest import coldprof_cmd
 
 HANDLER = "def lambda_handler(event, context):\n    return 1\n"

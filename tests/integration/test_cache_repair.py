@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.build.package import runtime_dir
+from coldprof.build.runtime_dir import runtime_dir
 from conftest import coldprof_cmd
 
 

@@ -10,15 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.build.package import runtime_dir
-from coldprof.runner.environment import (
-    AWSLAMBDARIC,
-    STANDIN,
-    EnvironmentSpec,
-    ExecutionEnvironment,
-    InvokeOutcome,
-)
+from coldprof.build.runtime_dir import runtime_dir
+from coldprof.runner.environment import ExecutionEnvironment
+from coldprof.runner.outcomes import InvokeOutcome
 from coldprof.runner.runtime_api import Invocation, RuntimeApi
+from coldprof.runner.runtime_client import AWSLAMBDARIC, STANDIN
+from coldprof.runner.spec import EnvironmentSpec
 from conftest import busy_module
 
 

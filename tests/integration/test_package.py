@@ -12,14 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.build.package import (
-    FunctionSource,
-    build_package,
-    normalize_name,
-    resolve_function,
-    runtime_dir,
-    runtime_distributions,
-)
+from coldprof.build.handler import FunctionSource, resolve_function
+from coldprof.build.names import normalize_name
+from coldprof.build.package import build_package
+from coldprof.build.runtime_dir import runtime_dir, runtime_distributions
 from coldprof.errors import BuildError, HandlerNotFoundError, UsageError
 from conftest import coldprof_cmd
 
@@ -279,7 +275,7 @@ def test_a_dependency_conflict_keeps_pips_explanation(tmp_path: Path) -> None:
 
 
 def test_a_long_pip_failure_is_cut_to_its_end() -> None:
-    from coldprof.build.package import PIP_EXPLANATION_LINES, pip_failure
+    from coldprof.build.dependencies import PIP_EXPLANATION_LINES, pip_failure
 
     stderr = "\n".join(f"  compiler line {n}" for n in range(200))
     stderr += "\nERROR: Failed building wheel for cpbroken\n"
@@ -363,12 +359,7 @@ def test_the_cache_drops_what_has_not_been_used_for_a_month(tmp_path: Path) -> N
     import fcntl
     import time
 
-    from coldprof.build.package import (
-        CACHE_KEEP_DAYS,
-        PYCACHE_SOURCE,
-        mark_cache_entry,
-        prune_cache,
-    )
+    from coldprof.build.cache import CACHE_KEEP_DAYS, PYCACHE_SOURCE, mark_cache_entry, prune_cache
 
     now = time.time()
     old = now - (CACHE_KEEP_DAYS + 1) * 86400

@@ -502,7 +502,9 @@ def test_a_requirement_with_no_wheel_is_built_from_source_with_a_warning(tmp_pat
 
 
 def test_arm64_sizes_come_from_the_arm64_build_and_timings_from_x86_64(tmp_path: Path) -> None:
-    from coldprof.build.package import BuildTarget, resolve_function, task_root_for
+    from coldprof.build.dependencies import BuildTarget
+    from coldprof.build.handler import resolve_function
+    from coldprof.build.package import task_root_for
     from coldprof.measure.distributions import scan_site
     from coldprof.measure.spec import machine_architecture
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from coldprof.build.dependencies import BuildTarget, build_installer
+from coldprof.build.handler import FunctionSource
 from coldprof.build.installer import choose, differences, find_uv, uv_platform
-from coldprof.build.package import BuildTarget, FunctionSource, build_installer, build_package
+from coldprof.build.package import build_package
 from coldprof.errors import UsageError
 
 # Pinned, pure-Python and small: a quick build whatever the installer.

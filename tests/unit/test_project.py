@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.build.package import resolve_function
+from coldprof.build.handler import resolve_function
 from coldprof.errors import UsageError
 from coldprof.project import find_project, load_project, parse_parameters, select_functions
 from coldprof.project.yamlload import parse_template

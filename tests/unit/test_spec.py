@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.build.package import FunctionSource
+from coldprof.build.handler import FunctionSource
 from coldprof.measure.spec import environment_spec
 from coldprof.runner.interpreter import own_interpreter
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from coldprof.errors import UsageError
 
-# What the build skips (package._SKIP_DIRS, kept here too so this module imports nothing heavy).
-_SKIPPED = {"__pycache__", ".aws-sam", "node_modules", ".git", ".venv", "venv", ".pytest_cache"}
+# Folders no function ships: not checked here, not searched for a handler, not copied into a build.
+SKIP_DIRS = {"__pycache__", ".aws-sam", "node_modules", ".git", ".venv", "venv", ".pytest_cache"}
 
 
 def _shown(path: str) -> str:
@@ -36,7 +36,7 @@ def check_function_tree(root: Path, follow_symlinks: bool = False) -> None:
         except OSError as e:
             raise UsageError(f"{_shown(folder)}: cannot be read ({e.strerror or e})") from e
         for entry in listed:
-            if entry.name in _SKIPPED:
+            if entry.name in SKIP_DIRS:
                 continue
             try:
                 entry.name.encode("utf-8")

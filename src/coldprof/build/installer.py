@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coldprof.build.names import normalize_name
 from coldprof.errors import BuildError
 
 # Run pip from its wheel, as ensurepip itself does: a wheel of pure Python imports from the zip.
@@ -107,6 +108,7 @@ def find_installer(
         "vendor the dependencies into the function folder and pass --no-build",
     )
 
+
 # -- uv where it yields the same package as pip (--installer auto) -------------------------------
 # uv installs the same requirements several times faster than pip (otterwiki's: 4.2 s against
 # about 20 s), but fidelity comes first: the package analyzed must be the one a user's pip build
@@ -120,6 +122,7 @@ def find_installer(
 # - pip lists the `.pyc` files it compiled in RECORD, uv's `--compile-bytecode` does not.
 # Neither changes what is imported, so they are not compared; and attribution gives bytecode
 # that RECORD does not list to the distribution of its source (distributions._compiled_beside).
+
 
 class Preference(str, enum.Enum):
     """--installer: auto (uv where it yields pip's package), pip, or uv."""
@@ -202,7 +205,6 @@ def uv_install_command(
 
 def installed_distributions(site: Path) -> dict[str, str]:
     """name → version of every distribution installed in ``site`` (its *.dist-info)."""
-    from coldprof.build.package import normalize_name
     from coldprof.measure.distributions import read_metadata
 
     found: dict[str, str] = {}
@@ -214,7 +216,6 @@ def installed_distributions(site: Path) -> dict[str, str]:
 
 def resolution_from_report(report: Mapping[str, Any]) -> dict[str, str]:
     """name → version of what a `pip install --dry-run --report` would install."""
-    from coldprof.build.package import normalize_name
 
     found: dict[str, str] = {}
     items = report.get("install")

@@ -7,13 +7,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from coldprof.build.package import (
-    BuildTarget,
-    FunctionSource,
-    build_package,
-    cache_root,
-    unpacked_asset,
-)
+from coldprof.build.cache import cache_root
+from coldprof.build.dependencies import BuildTarget
+from coldprof.build.handler import FunctionSource, unpacked_asset
+from coldprof.build.package import build_package
 from coldprof.errors import UsageError
 from coldprof.project import FunctionSpec, LayerSpec
 

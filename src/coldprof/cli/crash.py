@@ -49,7 +49,7 @@ def report_text(error: BaseException, argv: Sequence[str]) -> str:
 
 def save_report(text: str) -> Path | None:
     """Write the report under the cache's crashes/ (a temp dir if that cannot be written)."""
-    from coldprof.build.package import cache_root
+    from coldprof.build.cache import cache_root
 
     name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
     for folder in (cache_root() / "crashes", Path(tempfile.gettempdir())):

@@ -13,7 +13,7 @@ from coldprof.aws.invocation_log import InvocationLog, LogEvent
 from coldprof.emulator.pool import PooledEnvironment
 from coldprof.emulator.registry import Function, FunctionSettings
 from coldprof.emulator.service import Emulator
-from coldprof.runner.environment import InitOutcome, InvokeOutcome, exit_reason
+from coldprof.runner.outcomes import InitOutcome, InvokeOutcome, exit_reason
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 

@@ -16,7 +16,9 @@ from coldprof.emulator.responses import ApiError
 from coldprof.emulator.runtimes import RuntimeResolver
 from coldprof.runner import lambda_fs
 from coldprof.runner.cgroups import Cgroups, EnvironmentLimits, LimitSupport
-from coldprof.runner.environment import EnvironmentSpec, ExecutionEnvironment, InitOutcome
+from coldprof.runner.environment import ExecutionEnvironment
+from coldprof.runner.outcomes import InitOutcome
+from coldprof.runner.spec import EnvironmentSpec
 
 _PYTHON_FULL = ".".join(str(part) for part in sys.version_info[:3])
 

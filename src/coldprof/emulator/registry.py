@@ -17,7 +17,7 @@ from pathlib import Path
 from coldprof.build.archive import ArchiveError, extract_archive, remove_tree
 from coldprof.emulator.responses import ApiError, invalid
 from coldprof.lambda_facts import DEFAULT_REGION
-from coldprof.runner.environment import DEFAULT_ACCOUNT
+from coldprof.runner.spec import DEFAULT_ACCOUNT
 
 DEFAULT_MEMORY_MB = 128
 DEFAULT_TIMEOUT_S = 3

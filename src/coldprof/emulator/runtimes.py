@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from coldprof.build.package import cache_root
+from coldprof.build.cache import cache_root
 from coldprof.runner import interpreter
 
 

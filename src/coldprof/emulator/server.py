@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from coldprof.build import package
 from coldprof.build.archive import MAX_ZIPPED_BYTES
+from coldprof.build.cache import cache_root
+from coldprof.build.runtime_dir import runtime_dir
 from coldprof.emulator.options import (
     DEFAULT_HOST,
     DEFAULT_IDLE_SECONDS,
@@ -26,7 +27,7 @@ from coldprof.emulator.responses import ApiError, Response, error_response
 from coldprof.emulator.routing import Request, dispatch
 from coldprof.emulator.service import Emulator
 from coldprof.errors import UsageError
-from coldprof.runner.environment import INIT_LIMIT_S
+from coldprof.runner.spec import INIT_LIMIT_S
 
 # A direct upload of 50 MB, base64-encoded in a JSON body, with room for the rest.
 MAX_REQUEST_BYTES = MAX_ZIPPED_BYTES * 4 // 3 + 1024 * 1024
@@ -146,8 +147,8 @@ class LocalLambda:
         """Bind, start serving on a thread, and return the endpoint URL."""
         check_host(self.options.host, self.options.allow_remote)
         if self.options.log_dir is None:  # log groups outlive the emulator, as on AWS
-            self.options = replace(self.options, log_dir=default_log_dir(package.cache_root()))
-        runtime = self._runtime_dir or package.runtime_dir()
+            self.options = replace(self.options, log_dir=default_log_dir(cache_root()))
+        runtime = self._runtime_dir or runtime_dir()
         emulator = Emulator(self.options, runtime, self.on_log)
         try:
             server_class = _Server6 if ":" in self.options.host else _Server

@@ -6,7 +6,7 @@ the function's filesystem) → conclude (bytecode, estimate, lines, advisor) →
 
 from __future__ import annotations
 
-from coldprof.build.package import resolve_function
+from coldprof.build.handler import resolve_function
 from coldprof.estimate import model as estimate
 from coldprof.measure.conclude import conclude
 from coldprof.measure.prepare import prepare

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coldprof import stats
-from coldprof.build.package import PYCACHE_SOURCE, cache_root, mark_cache_entry, remove_path
+from coldprof.build.cache import PYCACHE_SOURCE, cache_root, mark_cache_entry, remove_path
 from coldprof.errors import EnvironmentFailure
 from coldprof.measure.coldstart import ColdStart
 from coldprof.measure.distributions import Attribution, bytecode_fraction
@@ -20,7 +20,7 @@ from coldprof.measure.request import AnalyzeRequest
 from coldprof.measure.series import Series
 from coldprof.progress import Progress
 from coldprof.runner import child, lambda_fs
-from coldprof.runner.environment import EnvironmentSpec, layer_paths, seen_task_root
+from coldprof.runner.spec import EnvironmentSpec, layer_paths, seen_task_root
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from coldprof.measure import importtime
 from coldprof.results.models import InitFailure
-from coldprof.runner.environment import EnvironmentSpec, ExecutionEnvironment
+from coldprof.runner.environment import ExecutionEnvironment
 from coldprof.runner.function_output import readable
 from coldprof.runner.procstat import ProcessSample
+from coldprof.runner.spec import EnvironmentSpec
 
 TRACED_INIT_SLOWDOWN = 6  # how much longer than --init-limit a traced init may take
 

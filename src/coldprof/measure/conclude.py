@@ -8,7 +8,7 @@ from pathlib import Path
 
 from coldprof import stats
 from coldprof.advisor.run import advise
-from coldprof.build.package import cache_root
+from coldprof.build.cache import cache_root
 from coldprof.estimate import model as estimate
 from coldprof.measure import function_lines
 from coldprof.measure.aggregate import dependency_runs
@@ -22,7 +22,7 @@ from coldprof.measure.side import Side
 from coldprof.progress import NoProgress, Progress
 from coldprof.results.models import AnalyzeResult, FirstInvocation, InvocationImport
 from coldprof.runner import lambda_fs
-from coldprof.runner.environment import EnvironmentSpec
+from coldprof.runner.spec import EnvironmentSpec
 
 
 def conclude(

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from stat import S_ISREG
 
-from coldprof.build.package import normalize_name
+from coldprof.build.names import normalize_name
 
 FUNCTION = "(function)"
 STDLIB = "(stdlib)"

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from coldprof.runner import lambda_fs
-from coldprof.runner.environment import EnvironmentSpec
+from coldprof.runner.spec import EnvironmentSpec
 
 
 @contextlib.contextmanager

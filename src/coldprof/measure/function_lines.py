@@ -28,7 +28,9 @@ from coldprof.measure import importtime
 from coldprof.measure.distributions import FUNCTION, Attribution
 from coldprof.render.units import shorten
 from coldprof.results.models import FunctionLine, ImportTreeNode
-from coldprof.runner.environment import EnvironmentSpec, ExecutionEnvironment, InitOutcome
+from coldprof.runner.environment import ExecutionEnvironment
+from coldprof.runner.outcomes import InitOutcome
+from coldprof.runner.spec import EnvironmentSpec
 
 TEXT_WIDTH = 60
 CALLEE_WIDTH = 40

@@ -8,17 +8,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coldprof import lambda_facts
+from coldprof.build.cache import prune_cache, writable_cache
+from coldprof.build.dependencies import build_installer
 from coldprof.build.function_tree import check_function_tree
+from coldprof.build.handler import FunctionSource, resolve_function
 from coldprof.build.layers import project_layers
-from coldprof.build.package import (
-    FunctionSource,
-    build_installer,
-    prune_cache,
-    resolve_function,
-    resolved_versions,
-    task_root_for,
-    writable_cache,
-)
+from coldprof.build.package import resolved_versions, task_root_for
 from coldprof.errors import UsageError
 from coldprof.measure import function_lines
 from coldprof.measure.distributions import Attribution
@@ -33,7 +28,7 @@ from coldprof.measure.spec import (
 )
 from coldprof.progress import NoProgress, Progress
 from coldprof.runner import interpreter, lambda_fs
-from coldprof.runner.environment import EnvironmentSpec, layer_paths
+from coldprof.runner.spec import EnvironmentSpec, layer_paths
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from coldprof.measure.prepare import prepare
 from coldprof.measure.request import AnalyzeRequest
 from coldprof.progress import NoProgress
 from coldprof.results.models import AnalyzeResult
-from coldprof.runner.environment import EnvironmentSpec, ExecutionEnvironment
+from coldprof.runner.environment import ExecutionEnvironment
+from coldprof.runner.spec import EnvironmentSpec
 
 # Samples per second. Each sample stops the runtime to read its memory: at 1000 Hz with native
 # frames a 300 ms init stretched past 7 s here, at 250 Hz to about 0.6-2 s.

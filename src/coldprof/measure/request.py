@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldprof.errors import UsageError
-from coldprof.runner.environment import INIT_LIMIT_S
+from coldprof.runner.spec import INIT_LIMIT_S
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from coldprof import stats
-from coldprof.build.package import cache_root, function_files
+from coldprof.build.cache import cache_root
+from coldprof.build.package import function_files
 from coldprof.measure import invariants
 from coldprof.measure.aggregate import dependency_ref, dependency_runs, import_ms, merge_tree
 from coldprof.measure.bytecode import BytecodePenalty, cache_tag
@@ -30,7 +31,7 @@ from coldprof.results.models import (
     InitFailure,
     SampleStats,
 )
-from coldprof.runner.environment import default_runtime_client, runtime_client_label
+from coldprof.runner.runtime_client import default_runtime_client, runtime_client_label
 
 
 def result_of(

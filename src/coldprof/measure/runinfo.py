@@ -59,7 +59,7 @@ def _describe_sdk(sdk: interpreter.RuntimeSdk, runtime_dir: Path) -> str:
         name, _, version = child.name.removesuffix(".dist-info").partition("-")
         versions[name.lower()] = version
     if not versions:  # coldprof's own packages, linked
-        from coldprof.build.package import runtime_distributions
+        from coldprof.build.runtime_dir import runtime_distributions
 
         versions = {d.metadata["Name"].lower(): d.version for d in runtime_distributions()}
     boto3, botocore = versions.get("boto3", "?"), versions.get("botocore", "?")

@@ -8,7 +8,7 @@ from typing import TypeVar
 from coldprof.measure.coldstart import ColdStart, cold_start
 from coldprof.results.models import InitFailure
 from coldprof.runner import lambda_fs
-from coldprof.runner.environment import EnvironmentSpec
+from coldprof.runner.spec import EnvironmentSpec
 
 # A cold start that read more than this from storage, not the page cache, was warming the cache
 # and is run again. Measured here on heavy_deps: the first cold start after dropping the caches

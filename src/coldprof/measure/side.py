@@ -12,7 +12,7 @@ from coldprof.measure.filesystem import measured_filesystem
 from coldprof.measure.prepare import Prepared
 from coldprof.measure.result import result_of
 from coldprof.measure.series import Series
-from coldprof.runner.environment import EnvironmentSpec
+from coldprof.runner.spec import EnvironmentSpec
 
 
 class Side:

@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from coldprof import lambda_facts
-from coldprof.build.package import BuildTarget, FunctionSource
+from coldprof.build.dependencies import BuildTarget
+from coldprof.build.handler import FunctionSource
 from coldprof.runner import interpreter
-from coldprof.runner.environment import EnvironmentSpec
+from coldprof.runner.spec import EnvironmentSpec
 
 
 def environment_spec(

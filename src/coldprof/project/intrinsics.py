@@ -8,7 +8,7 @@ from typing import Any
 
 from coldprof.lambda_facts import DEFAULT_REGION
 from coldprof.project.model import STAND_IN_PREFIX
-from coldprof.runner.environment import DEFAULT_ACCOUNT
+from coldprof.runner.spec import DEFAULT_ACCOUNT
 
 # Pseudo parameters with the values coldprof's local environment already uses.
 PSEUDO_PARAMETERS = {

@@ -179,7 +179,7 @@ def restore_command(api: LambdaApi, snapshot: FunctionSnapshot) -> str:
 
 
 def _write_environment_file(snapshot: FunctionSnapshot) -> Path:
-    from coldprof.build.package import cache_root
+    from coldprof.build.cache import cache_root
 
     directory = cache_root() / "restore"
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)

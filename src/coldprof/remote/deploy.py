@@ -21,7 +21,7 @@ from coldprof.results.remote import FunctionResult
 
 if TYPE_CHECKING:
     from coldprof.aws.lambda_api import LambdaApi
-    from coldprof.build.package import FunctionSource
+    from coldprof.build.handler import FunctionSource
 
 # The temporary function's timeout, which the cost estimate's worst case also assumes.
 DEPLOY_TIMEOUT_S = 30
@@ -46,8 +46,10 @@ class DeployPlan:
 
 def plan_deploy(path: Path, request: RemoteRequest, progress: Progress) -> DeployPlan:
     """Resolve and build the function for Lambda's platform, then zip it."""
+    from coldprof.build.dependencies import BuildTarget
     from coldprof.build.function_tree import check_function_tree
-    from coldprof.build.package import BuildTarget, resolve_function, task_root_for
+    from coldprof.build.handler import resolve_function
+    from coldprof.build.package import task_root_for
     from coldprof.measure.distributions import walk_files
 
     source = resolve_function(path, request.handler, request.function, request.parameters)

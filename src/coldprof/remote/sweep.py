@@ -33,7 +33,7 @@ from coldprof.results.remote import (
 
 
 def _embedded_runtime_client() -> str:
-    from coldprof.runner.environment import default_runtime_client, runtime_client_label
+    from coldprof.runner.runtime_client import default_runtime_client, runtime_client_label
 
     return runtime_client_label(default_runtime_client())
 

@@ -281,7 +281,8 @@ def runtime_sdk(runtime: str, override: str | None) -> RuntimeSdk:
 
 def installed_runtime_dir(interpreter: Interpreter, sdk: RuntimeSdk, cache: Path) -> Path:
     """awslambdaric, boto3 and botocore installed by ``interpreter``'s pip into the cache, once."""
-    from coldprof.build.package import _locked, runtime_distributions
+    from coldprof.build.cache import locked
+    from coldprof.build.runtime_dir import runtime_distributions
 
     boto3, botocore = sdk.boto3, sdk.botocore
     if boto3 is None:
@@ -295,7 +296,7 @@ def installed_runtime_dir(interpreter: Interpreter, sdk: RuntimeSdk, cache: Path
     destination = cache / "runtime" / f"python{interpreter.version}-{digest}"
     if (destination / ".complete").exists():
         return destination
-    with _locked(destination.with_suffix(".lock")):
+    with locked(destination.with_suffix(".lock")):
         if (destination / ".complete").exists():
             return destination
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -324,7 +325,8 @@ def installed_runtime_dir(interpreter: Interpreter, sdk: RuntimeSdk, cache: Path
 def runtime_dir_for(interpreter: Interpreter, sdk: RuntimeSdk, cache: Path | None = None) -> Path:
     """The runtime directory for an interpreter: coldprof's own packages, linked, when they
     fit (its own interpreter, no version asked for); else an install of its own."""
-    from coldprof.build.package import cache_root, runtime_dir
+    from coldprof.build.cache import cache_root
+    from coldprof.build.runtime_dir import runtime_dir
 
     if interpreter.is_own and sdk.boto3 is None:
         return runtime_dir(cache)

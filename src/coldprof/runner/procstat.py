@@ -139,9 +139,7 @@ def sample(pid: int, package_roots: Sequence[Path] = ()) -> ProcessSample:
     except OSError:
         libraries = None
     try:
-        resident: int | None = resident_library_bytes(
-            Path(f"/proc/{pid}/smaps").read_text(), roots
-        )
+        resident: int | None = resident_library_bytes(Path(f"/proc/{pid}/smaps").read_text(), roots)
     except (OSError, ValueError, IndexError):
         resident = None
     return ProcessSample(
@@ -152,3 +150,28 @@ def sample(pid: int, package_roots: Sequence[Path] = ()) -> ProcessSample:
         shared_libraries=None if libraries is None else len(libraries),
         package_library_bytes=resident,
     )
+
+
+def disk_read_bytes(pid: int) -> int | None:
+    """What a live process has read from storage so far (/proc/PID/io's read_bytes, which
+    counts only reads the page cache could not serve), or None where the kernel does not say."""
+    try:
+        accounting = Path(f"/proc/{pid}/io").read_text()
+    except OSError:
+        return None
+    for line in accounting.splitlines():
+        if line.startswith("read_bytes:"):
+            return int(line.split()[1])
+    return None
+
+
+def peak_rss_mb(pid: int) -> int:
+    """A live process's peak resident memory (VmHWM) in MB; 0 where it cannot be read."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0

@@ -17,7 +17,7 @@ from coldprof.emulator.registry import (
 )
 from coldprof.emulator.responses import ApiError, Response, invalid, json_response
 from coldprof.emulator.service import Emulator
-from coldprof.runner.environment import DEFAULT_ACCOUNT
+from coldprof.runner.spec import DEFAULT_ACCOUNT
 
 
 def create_function(emulator: Emulator, body: Mapping[str, Any], region: str) -> Response:

@@ -19,6 +19,18 @@ import runpy
 import sys
 import time
 
+# Bare containers at run time: importing typing would hand the function a typing it did not
+# import. The names below exist for the type checker only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import CodeType, FrameType, ModuleType
+    from typing import Any
+
+    # Where a line's time goes: [seconds, hits, modules it imported].
+    LineEntry = list[Any]
+    TraceFunction = Callable[[FrameType, str, object], "TraceFunction | None"]
+
 _config_path = os.environ.pop("COLDPROF_LINES_CONFIG", "")
 with open(_config_path) as _handle:
     _config = json.load(_handle)
@@ -26,12 +38,11 @@ _targets = {os.path.normpath(f) for f in _config["files"]}
 _clock = time.perf_counter
 _is_target_cache: dict[str, bool] = {}
 _stack: list[_Frame] = []  # one entry per chosen module body running, innermost last
-# Bare containers: importing typing here would hand the function a typing it did not import.
-_lines: dict = {}  # (file, line) -> [seconds, hits, imported modules]
-_modules: dict = {}  # file -> {"module": __name__, "ms": its body's inclusive time}
+_lines: dict[tuple[str, int], LineEntry] = {}  # (file, line) -> [seconds, hits, imported modules]
+_modules: dict[str, dict[str, Any]] = {}  # file -> {"module": __name__, "ms": inclusive time}
 
 
-def _is_target(code):
+def _is_target(code: CodeType) -> bool:
     if code.co_name != "<module>":
         return False
     name = code.co_filename
@@ -45,17 +56,17 @@ def _is_target(code):
 class _Frame:
     __slots__ = ("code", "file", "line", "started", "line_started", "nested", "known")
 
-    def __init__(self, code, now):
+    def __init__(self, code: CodeType, now: float) -> None:
         self.code = code
         self.file = os.path.normpath(os.path.abspath(code.co_filename))
-        self.line = None
+        self.line: int | None = None
         self.started = now
         self.line_started = now
         self.nested = 0.0  # seconds in nested chosen bodies during the current line
         self.known = len(sys.modules)
 
 
-def _close_line(frame, now):
+def _close_line(frame: _Frame, now: float) -> None:
     if frame.line is None:
         return
     entry = _lines.get((frame.file, frame.line))
@@ -67,13 +78,13 @@ def _close_line(frame, now):
         entry[2].extend(list(sys.modules)[frame.known :])
 
 
-def _on_start(code, module_name):
+def _on_start(code: CodeType, module_name: str) -> None:
     now = _clock()
     _stack.append(_Frame(code, now))
     _modules.setdefault(_stack[-1].file, {"module": module_name, "ms": 0.0})
 
 
-def _unwind_to(code, now):
+def _unwind_to(code: CodeType, now: float) -> None:
     # A body that raised left no return event: close it when its caller runs again.
     if not any(frame.code is code for frame in _stack):
         return
@@ -81,7 +92,7 @@ def _unwind_to(code, now):
         _finish(_stack[-1], now)
 
 
-def _finish(frame, now):
+def _finish(frame: _Frame, now: float) -> None:
     _close_line(frame, now)
     _stack.pop()
     elapsed = now - frame.started
@@ -90,7 +101,7 @@ def _finish(frame, now):
         _stack[-1].nested += elapsed
 
 
-def _on_line(code, line):
+def _on_line(code: CodeType, line: int) -> None:
     now = _clock()
     _unwind_to(code, now)
     if not _stack:
@@ -103,14 +114,14 @@ def _on_line(code, line):
     frame.line_started = _clock()  # the tracer's own time stays out of the line
 
 
-def _on_return(code):
+def _on_return(code: CodeType) -> None:
     now = _clock()
     _unwind_to(code, now)
     if _stack:
         _finish(_stack[-1], now)
 
 
-def _claim_tool(monitoring):
+def _claim_tool(monitoring: Any) -> int | None:
     free = [t for t in (2, 5, 4, 3) if monitoring.get_tool(t) is None]
     if not free:
         return None
@@ -118,30 +129,31 @@ def _claim_tool(monitoring):
     return free[0]
 
 
-_monitoring = getattr(sys, "monitoring", None)
+# sys.monitoring (3.12+) is not in the stubs of the Python the type checker targets: Any.
+_monitoring: Any = getattr(sys, "monitoring", None)
 _tool = _claim_tool(_monitoring) if _monitoring is not None else None
 if _monitoring is not None and _tool is not None:
     _tracer = "sys.monitoring"
     _events = _monitoring.events
 
-    def _mon_start(code, offset):
+    def _mon_start(code: CodeType, offset: int) -> object:
         if not _is_target(code):
             return _monitoring.DISABLE
         _on_start(code, sys._getframe(1).f_globals.get("__name__", ""))
         _monitoring.set_local_events(_tool, code, _events.LINE | _events.PY_RETURN)
         return None
 
-    def _mon_line(code, line):
+    def _mon_line(code: CodeType, line: int) -> None:
         _on_line(code, line)
 
-    def _mon_return(code, offset, value):
+    def _mon_return(code: CodeType, offset: int, value: object) -> None:
         _on_return(code)
 
     _monitoring.register_callback(_tool, _events.PY_START, _mon_start)
     _monitoring.register_callback(_tool, _events.LINE, _mon_line)
     _monitoring.register_callback(_tool, _events.PY_RETURN, _mon_return)
 
-    def _trace(on):
+    def _trace(on: bool) -> None:
         _monitoring.set_events(_tool, _events.PY_START if on else 0)
         if on:
             _monitoring.restart_events()
@@ -149,24 +161,24 @@ if _monitoring is not None and _tool is not None:
 else:
     _tracer = "sys.settrace"
 
-    def _local(frame, event, arg):
+    def _local(frame: FrameType, event: str, arg: object) -> TraceFunction:
         if event == "line":
             _on_line(frame.f_code, frame.f_lineno)
         elif event == "return":  # also when the body raised
             _on_return(frame.f_code)
         return _local
 
-    def _global(frame, event, arg):
+    def _global(frame: FrameType, event: str, arg: object) -> TraceFunction | None:
         if event == "call" and _is_target(frame.f_code):
             _on_start(frame.f_code, frame.f_globals.get("__name__", ""))
             return _local
         return None
 
-    def _trace(on):
+    def _trace(on: bool) -> None:
         sys.settrace(_global if on else None)
 
 
-def _write():
+def _write() -> None:
     now = _clock()
     while _stack:
         _finish(_stack[-1], now)
@@ -190,7 +202,7 @@ _import_module = importlib.import_module
 _handler_module = sys.argv[1].rsplit(".", 1)[0].replace("/", ".")
 
 
-def _traced_import_module(name, package=None):
+def _traced_import_module(name: str, package: str | None = None) -> ModuleType:
     # Through __import__, so -X importtime nests the handler's imports under it (as in the
     # timed runs) and they can be matched with the lines that made them.
     if package is None and name == _handler_module:

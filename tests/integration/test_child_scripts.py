@@ -1,0 +1,124 @@
+"""The child scripts (runner/child/) run by path in the function's own interpreter: under each
+runtime client, and under the oldest Python that Lambda still runs when pyenv has it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from coldprof.build.runtime_dir import runtime_dir
+from coldprof.runner.environment import ExecutionEnvironment
+from coldprof.runner.launch import USAGE_TRACER
+from coldprof.runner.runtime_client import AWSLAMBDARIC, STANDIN
+from coldprof.runner.spec import EnvironmentSpec
+
+APP = """\
+import helper
+
+VALUE = helper.setup()
+
+
+def handler(event, context):
+    import used
+
+    return used.work() + VALUE
+"""
+FILES = {
+    "app.py": APP,
+    "helper.py": "def setup():\n    return 1\n",
+    "used.py": "def work():\n    return 2\n",
+}
+
+
+def _pyenv_python(version: str) -> str | None:
+    if shutil.which("pyenv") is None:
+        return None
+    found = subprocess.run(["pyenv", "prefix", version], capture_output=True, text=True)
+    return os.path.join(found.stdout.strip(), "bin", "python3") if found.returncode == 0 else None
+
+
+# awslambdaric's runtime directory is built for coldprof's own Python; the stand-in is standard
+# library only, so it also runs the 3.9 child scripts.
+CASES = [(AWSLAMBDARIC, sys.executable), (STANDIN, sys.executable)]
+if (OLDEST := _pyenv_python("3.9.18")) is not None:
+    CASES.append((STANDIN, OLDEST))
+
+Make = Callable[..., EnvironmentSpec]
+
+
+@pytest.fixture(params=CASES, ids=lambda case: f"{case[0]}-{Path(case[1]).parent.parent.name}")
+def spec_for(tmp_path: Path, request: pytest.FixtureRequest) -> Make:
+    client, python = request.param
+    for name, source in FILES.items():
+        (tmp_path / name).write_text(source)
+
+    def make(**options: object) -> EnvironmentSpec:
+        return EnvironmentSpec(
+            handler="app.handler",
+            task_root=tmp_path,
+            runtime_dir=runtime_dir(),
+            python=python,
+            runtime_client=client,
+            **options,  # type: ignore[arg-type]
+        )
+
+    return make
+
+
+def _invoke(spec: EnvironmentSpec) -> tuple[ExecutionEnvironment, bytes]:
+    environment = ExecutionEnvironment(spec)
+    try:
+        init = environment.start()
+        assert init.ok, (init.describe, environment.init_output(), environment.stderr_text())
+        outcome = environment.invoke(b"{}")
+        assert outcome.ok, outcome.payload
+    finally:
+        environment.kill()
+    return environment, outcome.payload
+
+
+def test_the_importtime_shim_gives_the_handler_module_its_row(spec_for: Make) -> None:
+    environment, payload = _invoke(spec_for(importtime=True, merge_stderr=False))
+    assert payload == b"3"
+    rows = [line for line in environment.stderr_text().splitlines() if "import time:" in line]
+    names = [row.rsplit("|", 1)[1] for row in rows]
+    app = next(name for name in names if name.strip() == "app")
+    helper = next(name for name in names if name.strip() == "helper")
+    # helper is imported by app's body: nested one level deeper, and printed before it
+    assert len(helper) - len(helper.lstrip()) > len(app) - len(app.lstrip())
+    assert names.index(helper) < names.index(app)
+
+
+def test_the_usage_tracer_records_init_and_each_invocation(spec_for: Make, tmp_path: Path) -> None:
+    trace = tmp_path / "usage.json"
+    _, payload = _invoke(spec_for(trace_file=trace))
+    assert payload == b"3"
+    data = json.loads(trace.read_text())
+    assert [str(tmp_path / "helper.py"), str(tmp_path / "app.py")] in data["init"]["code"]
+    # the runtime client runs under the tracer's module body, which is nobody's top-level code
+    assert str(USAGE_TRACER) not in {body for _, body in data["init"]["code"]}
+    assert str(USAGE_TRACER) not in {body for _, body in data["init"]["calls"]}
+    [invocation] = data["invocations"]
+    files = {Path(name).name for name in invocation["files"]}
+    assert {"app.py", "used.py"} <= files and "helper.py" not in files
+    assert data["python"].startswith("3.")
+
+
+def test_the_line_tracer_times_the_handler_modules_lines(spec_for: Make, tmp_path: Path) -> None:
+    output = tmp_path / "lines.json"
+    config = tmp_path / "lines-config.json"
+    config.write_text(json.dumps({"files": [str(tmp_path / "app.py")], "output": str(output)}))
+    _, payload = _invoke(spec_for(lines_config=config))
+    assert payload == b"3"
+    data = json.loads(output.read_text())
+    lines = {entry["line"]: entry for entry in data["lines"]}
+    assert "helper" in lines[1]["imported"]  # `import helper`
+    assert lines[3]["hits"] == 1  # `VALUE = helper.setup()`
+    assert [module["module"] for module in data["modules"]] == ["app"]
