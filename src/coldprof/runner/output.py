@@ -1,4 +1,4 @@
-"""Reads a child's output pipe on a thread, so the child never blocks on a full pipe."""
+"""A child's output, read as it comes so that the child never blocks on a full pipe."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import os
 import select
 import threading
 import time
+from typing import IO
 
 
 class OutputCapture:
     """Reads a child's pipe on a thread, so the child never blocks on a full pipe."""
 
-    def __init__(self, stream: object) -> None:
-        self._fd = stream.fileno()  # type: ignore[attr-defined]
+    def __init__(self, stream: IO[bytes] | None) -> None:
+        if stream is None:
+            raise ValueError("the child was started without this pipe")
+        self._fd = stream.fileno()
         self._stream = stream
         self._buf = bytearray()
         self._lock = threading.Lock()
@@ -55,7 +58,7 @@ class OutputCapture:
     def finish(self, timeout: float = 2.0) -> None:
         self._done.wait(timeout)
         with contextlib.suppress(OSError):
-            self._stream.close()  # type: ignore[attr-defined]
+            self._stream.close()
 
     def text(self, start: int = 0, end: int | None = None) -> str:
         with self._lock:

@@ -19,16 +19,18 @@ import runpy
 import sys
 import time
 
-# Bare containers at run time: importing typing would hand the function a typing it did not
-# import. The names below exist for the type checker only.
+# Nothing from typing at run time: importing it would hand the function a typing it did not
+# import. These names exist for the type checker only.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import CodeType, FrameType, ModuleType
-    from typing import Any
+    from typing import Any, TypedDict
 
-    # Where a line's time goes: [seconds, hits, modules it imported].
-    LineEntry = list[Any]
+    class ModuleTime(TypedDict):
+        module: str  # the body's __name__
+        ms: float  # its inclusive time
+
     TraceFunction = Callable[[FrameType, str, object], "TraceFunction | None"]
 
 _config_path = os.environ.pop("COLDPROF_LINES_CONFIG", "")
@@ -38,8 +40,8 @@ _targets = {os.path.normpath(f) for f in _config["files"]}
 _clock = time.perf_counter
 _is_target_cache: dict[str, bool] = {}
 _stack: list[_Frame] = []  # one entry per chosen module body running, innermost last
-_lines: dict[tuple[str, int], LineEntry] = {}  # (file, line) -> [seconds, hits, imported modules]
-_modules: dict[str, dict[str, Any]] = {}  # file -> {"module": __name__, "ms": inclusive time}
+_lines: dict[tuple[str, int], _Line] = {}
+_modules: dict[str, ModuleTime] = {}  # by file
 
 
 def _is_target(code: CodeType) -> bool:
@@ -51,6 +53,17 @@ def _is_target(code: CodeType) -> bool:
         found = os.path.normpath(os.path.abspath(name)) in _targets
         _is_target_cache[name] = found
     return found
+
+
+class _Line:
+    """Where one module-level line's time went, over every time it ran."""
+
+    __slots__ = ("seconds", "hits", "imported")
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.hits = 0
+        self.imported: list[str] = []  # modules it brought into sys.modules
 
 
 class _Frame:
@@ -71,11 +84,11 @@ def _close_line(frame: _Frame, now: float) -> None:
         return
     entry = _lines.get((frame.file, frame.line))
     if entry is None:
-        entry = _lines[(frame.file, frame.line)] = [0.0, 0, []]
-    entry[0] += max(now - frame.line_started - frame.nested, 0.0)
-    entry[1] += 1
+        entry = _lines[(frame.file, frame.line)] = _Line()
+    entry.seconds += max(now - frame.line_started - frame.nested, 0.0)
+    entry.hits += 1
     if len(sys.modules) > frame.known:
-        entry[2].extend(list(sys.modules)[frame.known :])
+        entry.imported.extend(list(sys.modules)[frame.known :])
 
 
 def _on_start(code: CodeType, module_name: str) -> None:
@@ -188,8 +201,8 @@ def _write() -> None:
         "python": "{}.{}.{}".format(*sys.version_info[:3]),
         "modules": [{"file": f, **m} for f, m in _modules.items()],
         "lines": [
-            {"file": f, "line": n, "ms": s * 1000, "hits": h, "imported": imported}
-            for (f, n), (s, h, imported) in _lines.items()
+            {"file": f, "line": n, "ms": e.seconds * 1000, "hits": e.hits, "imported": e.imported}
+            for (f, n), e in _lines.items()
         ],
     }
     temporary = _config["output"] + ".tmp"
