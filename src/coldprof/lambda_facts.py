@@ -60,6 +60,9 @@ DEFAULT_TIERS = (128, 256, 512, 1024, 1769, 3008)
 ZIPPED_LIMIT_BYTES = 50 * 1024 * 1024
 UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 
+# Init may run 10 s on demand; past that Lambda stops it and starts init again in the invocation.
+INIT_LIMIT_S = 10.0
+
 # The region an SDK falls back to when nothing names one, and the one the local emulator serves.
 DEFAULT_REGION = "us-east-1"
 

@@ -15,7 +15,7 @@ import pytest
 
 from coldprof.build.runtime_dir import runtime_dir
 from coldprof.runner.environment import ExecutionEnvironment
-from coldprof.runner.launch import USAGE_TRACER
+from coldprof.runner.launch import IMPORTTIME_SHIM, LINE_TRACER, USAGE_TRACER
 from coldprof.runner.runtime_client import AWSLAMBDARIC, STANDIN
 from coldprof.runner.spec import EnvironmentSpec
 
@@ -122,3 +122,24 @@ def test_the_line_tracer_times_the_handler_modules_lines(spec_for: Make, tmp_pat
     assert "helper" in lines[1]["imported"]  # `import helper`
     assert lines[3]["hits"] == 1  # `VALUE = helper.setup()`
     assert [module["module"] for module in data["modules"]] == ["app"]
+
+
+@pytest.mark.parametrize(
+    "traced", ["importtime", "trace_file", "lines_config"], ids=["importtime", "usage", "lines"]
+)
+def test_the_functions_traceback_names_no_child_script(
+    spec_for: Make, tmp_path: Path, traced: str
+) -> None:
+    (tmp_path / "helper.py").write_text("raise ValueError('bad config')\n")
+    config = tmp_path / "lines-config.json"
+    config.write_text(json.dumps({"files": [], "output": str(tmp_path / "lines.json")}))
+    value = {"importtime": True, "trace_file": tmp_path / "usage.json", "lines_config": config}
+    environment = ExecutionEnvironment(spec_for(**{traced: value[traced]}))
+    try:
+        init = environment.start()
+        output = environment.init_output()
+    finally:
+        environment.kill()
+    assert not init.ok and "bad config" in output and "helper.py" in output
+    for script in (IMPORTTIME_SHIM, USAGE_TRACER, LINE_TRACER):
+        assert script.name not in output

@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 
 from coldprof.errors import UsageError
-from coldprof.runner.spec import INIT_LIMIT_S
+from coldprof.lambda_facts import INIT_LIMIT_S
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9001

@@ -27,7 +27,7 @@ from coldprof.emulator.responses import ApiError, Response, error_response
 from coldprof.emulator.routing import Request, dispatch
 from coldprof.emulator.service import Emulator
 from coldprof.errors import UsageError
-from coldprof.runner.spec import INIT_LIMIT_S
+from coldprof.lambda_facts import INIT_LIMIT_S
 
 # A direct upload of 50 MB, base64-encoded in a JSON body, with room for the rest.
 MAX_REQUEST_BYTES = MAX_ZIPPED_BYTES * 4 // 3 + 1024 * 1024

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coldprof.errors import UsageError
-from coldprof.runner.spec import INIT_LIMIT_S
+from coldprof.lambda_facts import INIT_LIMIT_S
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ STANDIN_SCRIPT = CHILD_DIR / "runtime_standin.py"
 # Runs a child script by path in the function's interpreter, where coldprof is not importable;
 # its argument list then reads as awslambdaric's does (sys.argv[1] is the handler). Not the
 # script as `python SCRIPT`, whose folder (coldprof's) would lead sys.path, nor runpy.run_path,
-# which imports pkgutil into every traced init.
+# which imports pkgutil into every traced init. Compiled as "<string>", as a -c script is: a
+# traceback of the function's init then names no file of coldprof's, whose frames are noise to
+# the user there, and the usage tracer counts no code as run under its own module body.
 RUN_CHILD_SCRIPT = """\
 import sys
 _path = sys.argv.pop(1)
 with open(_path, "rb") as _file:
-    _code = compile(_file.read(), _path, "exec")
+    _code = compile(_file.read(), "<string>", "exec")
 exec(_code)
 """
 

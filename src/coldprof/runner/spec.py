@@ -9,11 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coldprof.lambda_facts import DEFAULT_REGION, MB_PER_VCPU
+from coldprof.lambda_facts import DEFAULT_REGION, INIT_LIMIT_S, MB_PER_VCPU
 from coldprof.runner import lambda_fs
 from coldprof.runner.runtime_client import default_runtime_client
 
-INIT_LIMIT_S = 10.0
 DEFAULT_ACCOUNT = "123456789012"
 
 # The function never sees the developer's shell (build_env starts from nothing): it gets these
