@@ -87,8 +87,9 @@ corpus: $(VENV)/.installed-test bytecode
 # 3.12 on.
 PY ?= python3.12
 PY_VENV = .venv-$(notdir $(PY))
-PY_TESTS ?= tests/test_analyze.py tests/test_advisor.py tests/test_environment.py tests/test_importtime.py \
-	tests/test_function_lines.py
+PY_TESTS ?= tests/unit tests/integration/test_analyze.py tests/integration/test_advisor.py \
+	tests/integration/test_environment.py tests/integration/test_importtime.py \
+	tests/integration/test_function_lines.py tests/integration/test_child_scripts.py
 test-python:
 	@[ -x $(PY_VENV)/bin/python ] || $(PY) -m venv $(PY_VENV)
 	$(PY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'

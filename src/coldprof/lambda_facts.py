@@ -72,3 +72,35 @@ PRICE_PER_GB_SECOND_USD: dict[str, float] = {
     "arm64": 0.0000133334,
 }
 PRICE_PER_REQUEST_USD = 0.20 / 1_000_000
+
+# Function settings Lambda accepts: Timeout up to 900 s, environment variables up to 4 KB
+# together, a description up to 256 characters, and none of the variables Lambda sets itself.
+MAX_TIMEOUT_S = 900
+MAX_ENV_BYTES = 4 * 1024
+MAX_DESCRIPTION = 256
+RESERVED_ENV = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
+
+# Invoke payloads: 6 MB for a synchronous request or response, 1 MB for an asynchronous event.
+MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD_BYTES = 1024 * 1024

@@ -12,35 +12,15 @@ from typing import Any
 
 from coldprof.emulator.registry import FunctionRef, FunctionSettings
 from coldprof.emulator.responses import invalid
-from coldprof.lambda_facts import MAX_MEMORY_MB, MIN_MEMORY_MB
-
-MAX_TIMEOUT_S = 900
-MAX_ENV_BYTES = 4 * 1024
-MAX_DESCRIPTION = 256
-
-# Variables Lambda sets itself and refuses in a function's Environment.
-RESERVED_ENV = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
+from coldprof.lambda_facts import (
+    MAX_DESCRIPTION,
+    MAX_ENV_BYTES,
+    MAX_MEMORY_MB,
+    MAX_TIMEOUT_S,
+    MIN_MEMORY_MB,
+    RESERVED_ENV,
 )
+
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
 

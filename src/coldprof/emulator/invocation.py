@@ -13,9 +13,8 @@ from coldprof.aws.invocation_log import InvocationLog, LogEvent
 from coldprof.emulator.pool import PooledEnvironment
 from coldprof.emulator.registry import Function, FunctionSettings
 from coldprof.emulator.service import Emulator
+from coldprof.lambda_facts import MAX_SYNC_PAYLOAD_BYTES
 from coldprof.runner.outcomes import InitOutcome, InvokeOutcome, exit_reason
-
-MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -203,14 +202,14 @@ def _finish(
     error_type = None
     max_memory = outcome.max_memory_mb
     function_error = None if outcome.ok else "Unhandled"
-    if outcome.ok and len(payload) > MAX_SYNC_PAYLOAD:
+    if outcome.ok and len(payload) > MAX_SYNC_PAYLOAD_BYTES:
         function_error = "Unhandled"
         error_type = "Function.ResponseSizeTooLarge"
         payload = json.dumps(
             {
                 "errorType": error_type,
                 "errorMessage": "Response payload size exceeded maximum allowed payload "
-                f"size ({MAX_SYNC_PAYLOAD} bytes).",
+                f"size ({MAX_SYNC_PAYLOAD_BYTES} bytes).",
             }
         ).encode()
         status = "error"

@@ -241,7 +241,7 @@ class EnvironmentPool:
         """Start a new environment for these settings and run its init."""
         runtime = self.runtimes.resolve(settings.runtime)
         user_env = dict(settings.env)
-        # Lambda's own variables for this version; environment.py fills in the rest.
+        # Lambda's own variables for this version; runner/spec.py's build_env fills in the rest.
         user_env["AWS_LAMBDA_FUNCTION_VERSION"] = settings.version
         user_env["AWS_LAMBDA_LOG_GROUP_NAME"] = settings.log_group
         if settings.log_format == "JSON" and settings.application_log_level:

@@ -12,9 +12,8 @@ from coldprof.emulator import fields, invocation
 from coldprof.emulator.registry import PENDING_CONFLICT, Function, FunctionRef, FunctionSettings
 from coldprof.emulator.responses import ApiError, Response, invalid
 from coldprof.emulator.service import Emulator
+from coldprof.lambda_facts import MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES
 
-MAX_SYNC_PAYLOAD = invocation.MAX_SYNC_PAYLOAD
-MAX_ASYNC_PAYLOAD = 1024 * 1024
 LOG_TAIL_BYTES = 4 * 1024
 
 
@@ -35,7 +34,7 @@ def invoke(
         settings = fn.settings(qualifier)
         if settings.version == "$LATEST" and fn.state(time.monotonic()) == "Pending":
             raise ApiError("ResourceConflictException", PENDING_CONFLICT)
-    limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+    limit = MAX_ASYNC_PAYLOAD_BYTES if invocation_type == "Event" else MAX_SYNC_PAYLOAD_BYTES
     if len(payload) > limit:
         raise ApiError(
             "RequestTooLargeException",
