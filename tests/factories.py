@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 
-from coldprof.results.models import (
+from coldprof.results.analyze import (
     AnalyzeResult,
     DependencyCost,
     ImportTreeNode,

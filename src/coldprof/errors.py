@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from coldprof.results.analyze import AnalyzeResult
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -47,7 +52,7 @@ class FunctionInitError(ColdprofError):
         message: str,
         function_output: str = "",
         hint: str | None = None,
-        partial: object | None = None,
+        partial: AnalyzeResult | None = None,
     ) -> None:
         super().__init__(message, hint)
         self.function_output = function_output

@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 
 from coldprof.audit.core import audit
-from coldprof.cli.report import result_class
-from coldprof.render import OutputFormat, render
-from coldprof.render import html as page_html
+from coldprof.render import OutputFormat, page_html, render
 from coldprof.render.remote_html import html as remote_html
 from coldprof.results.audit import Budgets
+from coldprof.results.load import result_from_dict
 from factories import dependency, remote_dict, result
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -159,7 +158,7 @@ def pages(directory: Path, with_plots: bool) -> dict[str, Path]:
     texts = {
         "analyze": render(run, OutputFormat.html),
         "audit": render(audit(run, Budgets(max_init_ms=60), baseline), OutputFormat.html),
-        "remote": remote_html(result_class("remote").from_dict(remote_dict())),
+        "remote": remote_html(result_from_dict(remote_dict(), "remote")),
     }
     paths = {}
     for kind, text in texts.items():

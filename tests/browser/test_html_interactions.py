@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from coldprof.audit.core import audit
-from coldprof.cli.report import result_class
 from coldprof.render import OutputFormat, render
 from coldprof.render.remote_html import html as remote_html
 from coldprof.results.audit import Budgets
+from coldprof.results.load import result_from_dict
 from factories import dependency, remote_dict, result
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -162,7 +162,7 @@ def test_the_audit_page_shows_before_and_after_side_by_side(open_page: Any) -> N
 
 def test_the_remote_chart_marks_the_recommended_tier(open_page: Any) -> None:
     data = remote_dict()
-    page = open_page(remote_html(result_class("remote").from_dict(data)))
+    page = open_page(remote_html(result_from_dict(data, "remote")))
     (function,) = data["functions"]
     chart = page.locator(".pt-chart svg").first
     assert chart.is_visible()

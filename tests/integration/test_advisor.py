@@ -17,7 +17,7 @@ from coldprof.audit.deferrable import deferrable_findings
 from coldprof.measure.analyze import AnalyzeRequest, analyze
 from coldprof.render import OutputFormat, render
 from coldprof.results.advisor import AdvisorReport
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.runner.launch import RUN_CHILD_SCRIPT, USAGE_TRACER
 from conftest import busy_module, coldprof_cmd, install_distribution
 

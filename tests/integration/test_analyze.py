@@ -12,7 +12,7 @@ import pytest
 
 from coldprof.errors import FunctionInitError
 from coldprof.measure.analyze import AnalyzeRequest, analyze
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 from conftest import busy_module, coldprof_cmd
 
 HANDLER = """\

@@ -22,7 +22,7 @@ from coldprof.estimate.model import (
     load_model,
 )
 from coldprof.measure.analyze import AnalyzeRequest, analyze
-from coldprof.render.analyze import table
+from coldprof.render.analyze_text import table
 from coldprof.runner import procstat
 from conftest import coldprof_cmd
 

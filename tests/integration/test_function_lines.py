@@ -12,7 +12,7 @@ import pytest
 
 from coldprof.measure.analyze import AnalyzeRequest, analyze
 from coldprof.render import OutputFormat, render
-from coldprof.results.models import AnalyzeResult, FunctionLine
+from coldprof.results.analyze import AnalyzeResult, FunctionLine
 from conftest import busy_module, coldprof_cmd, install_distribution
 
 BURN_LINE = 13  # app.py's line that burns BURN_MS at init

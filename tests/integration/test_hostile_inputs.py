@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from coldprof.render.jsonrenderer import render as render_json
+from coldprof.render.result_json import render as render_json
 from conftest import coldprof_cmd
 from factories import dependency, result
 

@@ -472,7 +472,7 @@ def handler(event, context):
 
 
 def test_an_init_past_the_limit_is_reported_with_its_retried_cold_penalty() -> None:
-    from coldprof.render.remote import function_footer, tier_rows
+    from coldprof.render.remote_text import function_footer, tier_rows
 
     with LocalLambda(update_seconds=0.0, init_limit_s=1.0) as url:
         arn = create_from(client_for(url), SLOW_INIT, timeout=10)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from coldprof.audit.core import audit
-from coldprof.cli.report import load_result, result_class
 from coldprof.errors import UsageError
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.results.audit import Budgets
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.load import load_result, result_from_dict
 from conftest import coldprof_cmd
 from factories import dependency, remote_dict, result
 
@@ -31,7 +31,7 @@ def saved(tmp_path: Path) -> dict[str, Path]:
         "analyze": run.to_dict(),
         "audit": audit(run, Budgets(max_init_ms=50), baseline).to_dict(),
         # As `coldprof remote` writes it: every field of the contract present.
-        "remote": result_class("remote").from_dict(remote_dict()).to_dict(),
+        "remote": result_from_dict(remote_dict(), "remote").to_dict(),
     }
     paths = {}
     for kind, data in files.items():

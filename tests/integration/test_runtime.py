@@ -456,7 +456,7 @@ def test_remote_local_labels_the_python_that_ran(tmp_path: Path) -> None:
     )
     other = missing.functions[0]
     assert other.python is not None and other.python.startswith(f"{OWN}.")
-    from coldprof.render.remote import runtime_label
+    from coldprof.render.remote_text import runtime_label
 
     assert f"RAN ON Python {other.python}" in runtime_label(other)
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 from coldprof.audit.deferrable import RULE_DEFERRABLE, deferrable_audit_findings
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 from conftest import ASSETS
 
 # requests, deferrable, saving 162.0 ms (analyze --event --verify of heavy_deps).

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from coldprof.audit.core import audit
+from coldprof.results.analyze import ImportTreeNode
 from coldprof.results.audit import AuditResult, Budgets
-from coldprof.results.models import ImportTreeNode
 from factories import dependency, result
 
 INIT = [100.0, 102.0, 98.0, 101.0, 99.0]

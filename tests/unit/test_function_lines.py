@@ -14,7 +14,7 @@ from coldprof.measure.function_lines import (
     function_lines,
     statements_by_line,
 )
-from coldprof.results.models import ImportTreeNode
+from coldprof.results.analyze import ImportTreeNode
 
 
 def test_statements_by_line() -> None:

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 
 from coldprof.audit.core import audit
-from coldprof.cli.report import result_class
 from coldprof.errors import UsageError
 from coldprof.measure.analyze import AnalyzeRequest, analyze
-from coldprof.render import OutputFormat, format_for_path, interactive, render, supported
-from coldprof.render import html as page_html
+from coldprof.render import OutputFormat, format_for_path, page_html, render, supported
+from coldprof.render import interactive_html as interactive
+from coldprof.render.analyze_speedscope import SCHEMA
 from coldprof.render.remote_html import html as remote_html
-from coldprof.render.speedscope import SCHEMA
+from coldprof.results.analyze import AnalyzeResult, ImportTreeNode
 from coldprof.results.audit import Budgets
-from coldprof.results.models import AnalyzeResult, ImportTreeNode
+from coldprof.results.load import result_from_dict
 from conftest import busy_module, install_distribution
 from factories import dependency, remote_dict
 
@@ -63,7 +63,7 @@ def audited(analyzed: AnalyzeResult) -> Any:
 
 @pytest.fixture(scope="module")
 def remote() -> Any:
-    return result_class("remote").from_dict(remote_dict())
+    return result_from_dict(remote_dict(), "remote")
 
 
 @pytest.fixture
@@ -225,7 +225,7 @@ def test_dependency_colours_are_stable_and_fixed_for_stdlib() -> None:
 
 
 def test_icicle_boxes_nest_children_inside_their_parent(analyzed: AnalyzeResult) -> None:
-    boxes, total = page_html.icicle_boxes(analyzed.imports)
+    boxes, total = interactive.icicle_boxes(analyzed.imports)
     assert total > 0
     by_module = {b.node.module: b for b in boxes}
     parent, child = by_module["slowdep"], by_module["basedep"]
@@ -287,7 +287,7 @@ def test_github_format_is_one_workflow_command_per_line(audited: Any) -> None:
 
 
 def test_github_commands_escape_what_the_runner_would_misread() -> None:
-    from coldprof.render.github import command
+    from coldprof.render.analyze_github import command
 
     line = command("error", "50% slower\nsecond line", "a,b:c.py", 3, "t: x")
     assert line == "::error file=a%2Cb%3Ac.py,line=3,title=t%3A x::50%25 slower%0Asecond line"

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
 from pathlib import Path
 
 import pytest
 
-from coldprof.render import OutputFormat, render
+import coldprof.render
+from coldprof.errors import UsageError
+from coldprof.render import OutputFormat, render, supported
+from coldprof.render.registry import RENDERERS, SUMMARIES, renderer
 from coldprof.render.units import plural, size
+from coldprof.results.load import READERS
 from conftest import REPO
 from factories import dependency, result
 
@@ -81,3 +86,58 @@ def test_committed_reports_name_no_absolute_path() -> None:
         text = report.read_text()
         leaks = re.findall(r"(?:/work|/root|/home|/Users|/tmp)/[\w./-]+", text)
         assert not leaks, f"{report.name}: {leaks[:3]}"
+
+
+# -- the registry ---------------------------------------------------------------------------------
+def test_every_kind_the_loader_reads_has_one_renderer_per_format_it_offers() -> None:
+    """Each (kind, format) pair resolves to one function, defined in the module the registry
+    names (no re-export standing in), following render/<kind>_<format>.py; JSON is every kind's."""
+    assert {kind for kind, _ in RENDERERS} == set(READERS)
+    for (kind, fmt), (module, _name) in RENDERERS.items():
+        function = renderer(kind, fmt)
+        assert callable(function), (kind, fmt)
+        assert function.__module__ == f"coldprof.render.{module}", (kind, fmt)
+        if fmt is not OutputFormat.json:
+            assert module.startswith(("analyze_", kind + "_")), (kind, fmt, module)
+    for kind in READERS:
+        assert OutputFormat.json in supported(kind)
+    for kind, (module, name) in SUMMARIES.items():
+        assert kind in READERS and callable(
+            getattr(importlib.import_module(f"coldprof.render.{module}"), name, None)
+        )
+
+
+@pytest.mark.parametrize("kind", sorted(READERS))
+def test_a_pair_with_no_renderer_is_the_one_line_usage_error(kind: str) -> None:
+    for fmt in OutputFormat:
+        if (kind, fmt) in RENDERERS:
+            continue
+        with pytest.raises(UsageError) as raised:
+            renderer(kind, fmt)
+        assert raised.value.message == f"--format {fmt.value} is not available for {kind} results"
+        assert raised.value.exit_code == 2
+
+
+def test_render_has_no_import_cycle() -> None:
+    """No module of render/ imports, at any level, one that imports it back."""
+    package = Path(coldprof.render.__file__).parent
+    imports: dict[str, set[str]] = {}
+    for path in package.glob("*.py"):
+        found = re.findall(
+            r"^\s*from coldprof\.render(?:\.(\w+))? import ([\w, ]+)", path.read_text(), re.M
+        )
+        names: set[str] = set()
+        for module, imported in found:
+            names |= (
+                {module} if module else {n.split(" as ")[0].strip() for n in imported.split(",")}
+            )
+        imports[path.stem] = names & {p.stem for p in package.glob("*.py")}
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for nxt in imports.get(start, ()):
+            if nxt == target or (nxt not in seen and reaches(nxt, target, seen | {nxt})):
+                return True
+        return False
+
+    cycles = [m for m in imports if m != "__init__" and reaches(m, m, {m})]
+    assert not cycles, cycles

@@ -14,7 +14,7 @@ from coldprof.results.advisor import (
     InitSideEffects,
     KeptDependency,
 )
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 from conftest import ASSETS
 from factories import dependency, result
 

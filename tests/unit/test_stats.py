@@ -173,7 +173,7 @@ def test_median_interval_ranks_match_the_binomial_tables() -> None:
 def test_median_interval_always_brackets_the_median() -> None:
     import random
 
-    from coldprof.results.models import SampleStats
+    from coldprof.results.analyze import SampleStats
     from coldprof.stats import median_ci
 
     rng = random.Random(7)

@@ -10,7 +10,7 @@ from coldprof.advisor.imports import module_imports
 from coldprof.advisor.rewrite import Deferral, plan_deferrals
 from coldprof.advisor.unused import tree_saving
 from coldprof.results.advisor import AdvisorReport, ImportSite
-from coldprof.results.models import ImportTreeNode
+from coldprof.results.analyze import ImportTreeNode
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from coldprof.results.advisor import (
     FirstCallImport,
     KeptDependency,
 )
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 
 
 def advise(

@@ -19,7 +19,7 @@ from coldprof.measure.request import AnalyzeRequest
 from coldprof.measure.series import Series, alternate
 from coldprof.progress import Progress
 from coldprof.results.advisor import AdvisorReport, EventRun, Verification
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.runner.environment import ExecutionEnvironment
 from coldprof.runner.outcomes import InitOutcome
 from coldprof.runner.spec import EnvironmentSpec

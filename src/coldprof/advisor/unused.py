@@ -16,7 +16,7 @@ from coldprof.measure.distributions import (
     UNRESOLVED,
     DependencyRef,
 )
-from coldprof.results.models import ImportTreeNode
+from coldprof.results.analyze import ImportTreeNode
 
 # A dependency is *deferrable* when it was imported at init, none of its code ran during any of
 # the given invocations (Python code, or a C function it defines), and the function's

@@ -15,7 +15,7 @@ from coldprof.measure.runcount import done_after
 from coldprof.measure.series import alternate
 from coldprof.measure.side import Side
 from coldprof.progress import NoProgress, Progress
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 
 
 @dataclass(frozen=True)

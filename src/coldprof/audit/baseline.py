@@ -9,8 +9,8 @@ from dataclasses import replace
 from coldprof.audit.noise import compare, compare_paired
 from coldprof.errors import UsageError
 from coldprof.measure.distributions import STDLIB
+from coldprof.results.analyze import AnalyzeResult, DependencyCost, ImportTreeNode
 from coldprof.results.audit import Budgets, Delta, DependencyChange
-from coldprof.results.models import AnalyzeResult, DependencyCost, ImportTreeNode
 
 
 class IncomparableBaselineError(UsageError):

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from coldprof.audit.handler import handler_dependencies
 from coldprof.audit.text import MB, mb, ms
 from coldprof.measure.distributions import KIND_FUNCTION, KIND_RUNTIME, KIND_THIRD_PARTY
+from coldprof.results.analyze import AnalyzeResult, DependencyCost
 from coldprof.results.audit import Budgets, Finding
-from coldprof.results.models import AnalyzeResult, DependencyCost
 
 RULE_INIT_BUDGET = "max-init-ms"
 RULE_DEPENDENCY_BUDGET = "max-dependency-ms"

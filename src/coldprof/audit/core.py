@@ -10,8 +10,8 @@ from coldprof.audit.findings import improvement_notes, regression_findings
 from coldprof.audit.handler import runtime_only
 from coldprof.audit.noise import compare, compare_paired, machine_drift
 from coldprof.audit.text import ms
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.results.audit import AuditResult, Budgets, DependencyChange
-from coldprof.results.models import AnalyzeResult
 
 
 def audit(

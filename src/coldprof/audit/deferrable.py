@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from coldprof.results.advisor import Deferrable
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.results.audit import Finding
-from coldprof.results.models import AnalyzeResult
 
 RULE_DEFERRABLE = "fail-on-deferrable-ms"
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from coldprof.audit.noise import SIGNIFICANCE
 from coldprof.audit.text import MB, mb, ms, signed_mb, signed_ms
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.results.audit import Budgets, Delta, DependencyChange, Finding
-from coldprof.results.models import AnalyzeResult
 
 RULE_NEW_DEPENDENCY = "new-dependency"
 RULE_DEPENDENCY_REGRESSION = "dependency-regression"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from coldprof.measure.distributions import KIND_RUNTIME
-from coldprof.results.models import AnalyzeResult, ImportTreeNode
+from coldprof.results.analyze import AnalyzeResult, ImportTreeNode
 
 
 def handler_dependencies(result: AnalyzeResult) -> set[str] | None:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from coldprof import stats
 from coldprof.audit.handler import runtime_only
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.results.audit import Budgets, Delta, Drift
-from coldprof.results.models import AnalyzeResult
 
 # A change must clear this many standard errors of the difference of two medians. Three keeps a
 # CI gate quiet on an unlucky run without hiding a real regression of a few ms at 10 runs.

@@ -24,6 +24,7 @@ from coldprof.render import OutputFormat, format_for_path
 if TYPE_CHECKING:
     from coldprof.measure.analyze import AnalyzeRequest
     from coldprof.project import Project
+    from coldprof.results.load import Result
 
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipeline's closed reader
@@ -182,7 +183,7 @@ def parse_runs(value: str | int) -> tuple[int, bool]:
 
 
 def emit(
-    result: Any,
+    result: Result,
     fmt: OutputFormat | None,
     output: Path | None,
     top: int | None = None,

@@ -46,15 +46,15 @@ if TYPE_CHECKING:
     from coldprof.config import Config
     from coldprof.measure.analyze import AnalyzeRequest
     from coldprof.project import Project
-    from coldprof.results.models import AnalyzeResult
+    from coldprof.results.analyze import AnalyzeResult
 
 
 def load_baseline(path: Path, function: str | None = None) -> AnalyzeResult:
     """A saved analyze result, the analyzed run inside a saved audit, or one function's run
     in a saved project result."""
-    from coldprof.cli.report import load_result
+    from coldprof.results.analyze import AnalyzeResult
     from coldprof.results.audit import AuditResult
-    from coldprof.results.models import AnalyzeResult
+    from coldprof.results.load import load_result
 
     if not path.exists():
         raise UsageError(
@@ -79,7 +79,7 @@ def write_baseline(path: Path, result: Any) -> None:
     """Replace the baseline in one step, so a failed write never leaves half a file."""
     import tempfile
 
-    from coldprof.render.jsonrenderer import render as render_json
+    from coldprof.render.result_json import render as render_json
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -385,9 +385,8 @@ def audit(
 
 def load_project_baseline(path: Path) -> dict[str, AnalyzeResult]:
     """A saved project result (analyze or audit of a project) → each function's run."""
-    from coldprof.audit.project import ProjectAuditResult
-    from coldprof.cli.report import load_result
-    from coldprof.measure.project import ProjectResult
+    from coldprof.results.load import load_result
+    from coldprof.results.project import ProjectAuditResult, ProjectResult
 
     if not path.exists():
         raise UsageError(
@@ -421,7 +420,7 @@ def audit_all(
 ) -> None:
     """Every chosen function audited; the worst exit code of theirs."""
     from coldprof.audit.project import audit_project
-    from coldprof.measure.project import ProjectFunction, ProjectResult
+    from coldprof.results.project import ProjectFunction, ProjectResult
 
     progress = make_progress(output_format(fmt, output), output, quiet)
     try:

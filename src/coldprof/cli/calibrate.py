@@ -26,9 +26,9 @@ def calibrate(
     """Fit the Lambda estimate to your account: measured ÷ estimated init, stored in the cache
     and applied (and named) in later estimates."""
     from coldprof.build.cache import cache_root
-    from coldprof.cli.report import load_result
     from coldprof.estimate.calibrate import account_adjustment, save_adjustment
-    from coldprof.results.models import AnalyzeResult
+    from coldprof.results.analyze import AnalyzeResult
+    from coldprof.results.load import load_result
     from coldprof.results.remote import RemoteResult
 
     try:

@@ -24,7 +24,7 @@ from coldprof.estimate.model import (
     features_from,
     load_model,
 )
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.results.remote import FunctionResult, RemoteResult
 
 MODEL_NAME = "lambda-init-v1"

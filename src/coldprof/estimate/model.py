@@ -10,7 +10,7 @@ from typing import Any
 
 from coldprof import stats
 from coldprof.errors import UsageError
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.runner.procstat import ProcessSample
 
 ESTIMATE_KEY = "lambda_estimate"

@@ -10,11 +10,14 @@ from coldprof.measure import importtime
 from coldprof.measure.distributions import (
     FUNCTION,
     KIND_FUNCTION,
+    KIND_RUNTIME,
+    KIND_STDLIB,
+    KIND_THIRD_PARTY,
     UNRESOLVED,
     Attribution,
     DependencyRef,
 )
-from coldprof.results.models import ImportTreeNode
+from coldprof.results.analyze import ImportTreeNode
 
 
 def node_dependency(attribution: Attribution, module: str, parent_dep: str | None) -> str:
@@ -123,5 +126,5 @@ def dependency_ref(attribution: Attribution, name: str) -> DependencyRef:
     dist = attribution.by_name.get(name)
     if dist is not None:
         return DependencyRef(dist.name, dist.kind, dist.version)
-    kinds = {FUNCTION: KIND_FUNCTION, "(stdlib)": "stdlib", "(runtime)": "runtime"}
-    return DependencyRef(name, kinds.get(name, "third-party"))
+    kinds = {FUNCTION: KIND_FUNCTION, "(stdlib)": KIND_STDLIB, "(runtime)": KIND_RUNTIME}
+    return DependencyRef(name, kinds.get(name, KIND_THIRD_PARTY))

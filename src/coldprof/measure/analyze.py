@@ -15,7 +15,7 @@ from coldprof.measure.runcount import run_count_done
 from coldprof.measure.side import Side
 from coldprof.measure.spec import interpreter_for
 from coldprof.progress import NoProgress, Progress
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 
 __all__ = ["AnalyzeRequest", "analyze", "planned_python"]
 

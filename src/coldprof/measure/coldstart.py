@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from coldprof.measure import importtime
-from coldprof.results.models import InitFailure
+from coldprof.results.analyze import InitFailure
 from coldprof.runner.environment import ExecutionEnvironment
 from coldprof.runner.function_output import readable
 from coldprof.runner.procstat import ProcessSample

@@ -20,7 +20,7 @@ from coldprof.measure.result import result_of
 from coldprof.measure.series import discard_reason
 from coldprof.measure.side import Side
 from coldprof.progress import NoProgress, Progress
-from coldprof.results.models import AnalyzeResult, FirstInvocation, InvocationImport
+from coldprof.results.analyze import AnalyzeResult, FirstInvocation, InvocationImport
 from coldprof.runner import lambda_fs
 from coldprof.runner.spec import EnvironmentSpec
 

@@ -17,16 +17,17 @@ from pathlib import Path
 from stat import S_ISREG
 
 from coldprof.build.names import normalize_name
+from coldprof.results.dependency_kind import DependencyKind
 
 FUNCTION = "(function)"
 STDLIB = "(stdlib)"
 RUNTIME = "(runtime)"
 UNRESOLVED = "(unresolved)"
 
-KIND_THIRD_PARTY = "third-party"
-KIND_FUNCTION = "function"
-KIND_STDLIB = "stdlib"
-KIND_RUNTIME = "runtime"
+KIND_THIRD_PARTY = DependencyKind.THIRD_PARTY
+KIND_FUNCTION = DependencyKind.FUNCTION
+KIND_STDLIB = DependencyKind.STDLIB
+KIND_RUNTIME = DependencyKind.RUNTIME
 
 # A zip entry costs a local header (30 bytes + name) and a central directory record (46 + name).
 _ZIP_ENTRY_OVERHEAD = 76
@@ -38,7 +39,7 @@ class InstalledDistribution:
 
     name: str  # PEP 503-normalized
     version: str
-    kind: str
+    kind: DependencyKind
     site: Path  # the directory RECORD paths are relative to
     files: tuple[str, ...]  # normalized absolute paths (strings: packages have thousands)
     top_level: tuple[str, ...]
@@ -48,7 +49,7 @@ class InstalledDistribution:
 @dataclass(frozen=True)
 class DependencyRef:
     name: str
-    kind: str
+    kind: DependencyKind
     version: str | None = None
 
 
@@ -78,7 +79,7 @@ def read_metadata(dist_info: Path) -> tuple[str, str]:
     return name, version
 
 
-def scan_site(site: Path, kind: str) -> list[InstalledDistribution]:
+def scan_site(site: Path, kind: DependencyKind) -> list[InstalledDistribution]:
     """Every distribution installed in ``site``, with the files its RECORD lists."""
     found = []
     for dist_info in sorted(site.glob("*.dist-info")):

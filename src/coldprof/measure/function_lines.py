@@ -27,7 +27,7 @@ from coldprof.errors import UsageError
 from coldprof.measure import importtime
 from coldprof.measure.distributions import FUNCTION, Attribution
 from coldprof.render.units import shorten
-from coldprof.results.models import FunctionLine, ImportTreeNode
+from coldprof.results.analyze import FunctionLine, ImportTreeNode
 from coldprof.runner.environment import ExecutionEnvironment
 from coldprof.runner.outcomes import InitOutcome
 from coldprof.runner.spec import EnvironmentSpec

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coldprof.measure.distributions import FUNCTION
-from coldprof.results.models import AnalyzeResult, ImportTreeNode
+from coldprof.results.analyze import AnalyzeResult, ImportTreeNode
 
 if TYPE_CHECKING:
     from coldprof.results.audit import Finding

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coldprof.measure.distributions import FUNCTION, UNRESOLVED, Attribution
-from coldprof.results.models import DependencyCost
+from coldprof.results.analyze import DependencyCost
 
 # How far one run's dependencies' self times may stray from the import time they divide up
 # (CPython's rounding puts them a few µs per module above it).

@@ -16,7 +16,7 @@ from coldprof.measure.distributions import (
     footprint,
     walk_file_paths,
 )
-from coldprof.results.models import PackageSummary
+from coldprof.results.analyze import PackageSummary
 
 
 def package_summary(

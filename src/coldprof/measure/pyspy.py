@@ -17,7 +17,7 @@ from coldprof.errors import EnvironmentFailure, FunctionInitError
 from coldprof.measure.prepare import prepare
 from coldprof.measure.request import AnalyzeRequest
 from coldprof.progress import NoProgress
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.runner.environment import ExecutionEnvironment
 from coldprof.runner.spec import EnvironmentSpec
 

@@ -24,7 +24,7 @@ from coldprof.measure.package_summary import package_summary
 from coldprof.measure.prepare import Prepared
 from coldprof.measure.runinfo import recorded_path
 from coldprof.project import FunctionSpec
-from coldprof.results.models import (
+from coldprof.results.analyze import (
     AnalyzeResult,
     DeclaredFunction,
     DependencyCost,

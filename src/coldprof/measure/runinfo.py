@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coldprof.measure.coldstart import ColdStart
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 from coldprof.runner import interpreter, lambda_fs
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from coldprof.measure.coldstart import ColdStart, cold_start
-from coldprof.results.models import InitFailure
+from coldprof.results.analyze import InitFailure
 from coldprof.runner import lambda_fs
 from coldprof.runner.spec import EnvironmentSpec
 

@@ -5,16 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from coldprof.measure.distributions import FUNCTION
-from coldprof.render import html as page_html
-from coldprof.render.analyze import (
+from coldprof.render import page_html
+from coldprof.render.analyze_text import (
+    ADVISOR_HEADERS,
     DEPENDENCY_HEADERS,
+    advisor_events,
+    advisor_facts,
+    advisor_rows,
+    advisor_summary,
+    advisor_title,
+    first_invocation_facts,
     function_note,
+    headline,
+    lines_facts,
     ordered_dependencies,
     shown_inclusive_ms,
 )
-from coldprof.render.interactive import samples_plot
+from coldprof.render.interactive_html import samples_plot
 from coldprof.render.units import ms, size
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 
 
 def colours_for(result: AnalyzeResult) -> dict[str, str]:
@@ -66,15 +75,6 @@ def advisor_section(result: AnalyzeResult, name: str) -> str:
     report = result.advisor
     if report is None:
         return ""
-    from coldprof.render.analyze import (
-        ADVISOR_HEADERS,
-        advisor_events,
-        advisor_facts,
-        advisor_rows,
-        advisor_summary,
-        advisor_title,
-    )
-
     parts = [
         page_html.facts(advisor_events(report)),
         f"<p>{page_html.escape(advisor_summary(report))}</p>",
@@ -92,8 +92,6 @@ LINES_IN_HTML = 30
 
 def lines_section(result: AnalyzeResult, name: str) -> str:
     """The function's own module-level statements, heaviest first; empty when not traced."""
-    from coldprof.render.analyze import lines_facts
-
     if not result.function_lines and not result.function_lines_note:
         return ""
     shown = result.function_lines[:LINES_IN_HTML]
@@ -176,8 +174,6 @@ def analyze_sections(
 
 def html(result: AnalyzeResult, top: int | None = None, **_options: Any) -> str:
     # render/analyze.py re-exports this module's html
-    from coldprof.render.analyze import first_invocation_facts, headline
-
     facts = [*headline(result), *first_invocation_facts(result)]
     body = [page_html.facts(facts), *analyze_sections(result, top)]
     return page_html.page(

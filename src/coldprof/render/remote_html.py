@@ -1,5 +1,4 @@
-"""A remote sweep as one self-contained HTML page: init and cold penalty against memory, init
-against package size, and the per-tier tables.
+"""A remote sweep as one self-contained HTML page: charts against memory and size, tier tables.
 
 It reads the result's JSON form (`to_dict()`), the stable contract, so it does not depend on
 how the remote records are laid out in Python.
@@ -10,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from coldprof.render import html as page_html
-from coldprof.render.interactive import power_tuning_chart
+from coldprof.render import page_html
+from coldprof.render.interactive_html import power_tuning_chart
 from coldprof.render.units import ms, plural, size
 
 TIER_HEADERS = (

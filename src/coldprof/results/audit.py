@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
 
 # The audit's own JSON schema; an audit embeds analyze results, which carry theirs.
 SCHEMA_VERSION = 1

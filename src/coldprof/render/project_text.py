@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coldprof.render import analyze as analyze_render
+from coldprof.render import analyze_text as analyze_render
 from coldprof.render.units import ms, size
+from coldprof.results.dependency_kind import DependencyKind
 
 if TYPE_CHECKING:
-    from coldprof.measure.project import ProjectFunction, ProjectResult
-    from coldprof.results.models import AnalyzeResult
+    from coldprof.results.analyze import AnalyzeResult
+    from coldprof.results.project import ProjectFunction, ProjectResult
 
 SUMMARY_HEADERS = (
     "function",
@@ -30,9 +31,10 @@ def top_dependency(result: AnalyzeResult) -> str:
 
     pulled_in = handler_dependencies(result)
     for dep in result.dependencies:  # sorted by inclusive ms
-        if dep.kind in ("function", "stdlib"):
+        if dep.kind in (DependencyKind.FUNCTION, DependencyKind.STDLIB):
             continue
-        if pulled_in is None and dep.kind != "runtime" or pulled_in and dep.name in pulled_in:
+        not_the_runtime = pulled_in is None and dep.kind != DependencyKind.RUNTIME
+        if not_the_runtime or (pulled_in and dep.name in pulled_in):
             return f"{dep.name} ({ms(dep.inclusive_ms)} ms)"
     return "-"
 

@@ -1,4 +1,4 @@
-"""How an analyze result reads as a terminal table and as markdown."""
+"""An analyze result as a terminal table and as markdown; the text pieces others reuse."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from coldprof.estimate.model import estimate_of
 from coldprof.render.units import ms, plural, shorten, shown_path, size
-from coldprof.results.models import (
+from coldprof.results.analyze import (
     AnalyzeResult,
     DeclaredFunction,
     DependencyCost,
     FunctionLine,
 )
+from coldprof.results.dependency_kind import DependencyKind
 
 if TYPE_CHECKING:
     from coldprof.results.advisor import AdvisorReport, Verification
@@ -29,16 +30,11 @@ DEPENDENCY_HEADERS = (
 )
 
 
-# DependencyCost.kind of the handler's own modules (distributions.KIND_FUNCTION, not imported:
-# that module pulls in package.py, which a table does not need).
-_FUNCTION_KIND = "function"
-
-
 def shown_inclusive_ms(dep: DependencyCost) -> float:
     """The inclusive figure a table shows. The function's own modules import everything else,
     so their inclusive time is init itself; shown as theirs it reads as "your code is slow".
     Their row shows their own code's cost instead; the note under the table gives the rest."""
-    return dep.self_ms if dep.kind == _FUNCTION_KIND else dep.inclusive_ms
+    return dep.self_ms if dep.kind == DependencyKind.FUNCTION else dep.inclusive_ms
 
 
 def ordered_dependencies(result: AnalyzeResult, top: int | None) -> list[DependencyCost]:
@@ -49,7 +45,7 @@ def ordered_dependencies(result: AnalyzeResult, top: int | None) -> list[Depende
 
 def function_note(result: AnalyzeResult) -> str | None:
     """What the (function) row leaves out: the init its imports start."""
-    own = next((d for d in result.dependencies if d.kind == _FUNCTION_KIND), None)
+    own = next((d for d in result.dependencies if d.kind == DependencyKind.FUNCTION), None)
     if own is None or own.inclusive_ms <= own.self_ms:
         return None
     return (
@@ -101,7 +97,7 @@ def dependency_rows(result: AnalyzeResult, top: int | None, lines: int = 0) -> l
                 ms(d.self_ms),
                 ms(shown_inclusive_ms(d)),
                 # The (function) row's inclusive interval would be init's: it shows its own code.
-                interval(d.inclusive_ms_ci95) if d.kind != _FUNCTION_KIND else "",
+                interval(d.inclusive_ms_ci95) if d.kind != DependencyKind.FUNCTION else "",
                 d.modules,
                 size(d.unzipped_bytes) if d.unzipped_bytes else "",
                 size(d.zipped_bytes) if d.zipped_bytes else "",
@@ -279,9 +275,7 @@ def table(result: AnalyzeResult, top: int | None = 15, **_options: Any) -> str:
     return out
 
 
-def markdown_table(
-    rows: list[list[Any]], headers: tuple[str, ...], align: tuple[str, ...]
-) -> str:
+def markdown_table(rows: list[list[Any]], headers: tuple[str, ...], align: tuple[str, ...]) -> str:
     """A GitHub table whose numeric columns are right-aligned (``---:``)."""
     from tabulate import tabulate
 
@@ -423,13 +417,6 @@ def advisor_section(result: AnalyzeResult, markdown: bool) -> list[str]:
     return lines
 
 
-def github(result: AnalyzeResult, **_options: Any) -> str:
-    """Workflow commands: a notice with init, a warning per deferrable import."""
-    from coldprof.render.github import deferrable_warnings, init_notice
-
-    return "\n".join([init_notice(result), *deferrable_warnings(result)]) + "\n"
-
-
 def summary(result: AnalyzeResult) -> str:
     name = f"coldprof analyze {shown_path(result.function_path)}"
     if result.failure is not None:
@@ -453,17 +440,3 @@ def init_with_interval(result: AnalyzeResult) -> str:
     i = result.init_ms
     interval = f" [{ms(i.ci95[0])}, {ms(i.ci95[1])}]" if i.ci95 else ""
     return f"{ms(i.median)} ms{interval}"
-
-
-# HTML and speedscope live in their own modules, imported when asked for; `render()` finds
-# them here by format name.
-def html(result: AnalyzeResult, **options: Any) -> str:
-    from coldprof.render.analyze_html import html as render_html
-
-    return render_html(result, **options)
-
-
-def speedscope(result: AnalyzeResult, **options: Any) -> str:
-    from coldprof.render.speedscope import speedscope as render_speedscope
-
-    return render_speedscope(result, **options)

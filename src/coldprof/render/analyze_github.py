@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from coldprof.render.units import ms, shown_path
-from coldprof.results.models import AnalyzeResult
+from coldprof.results.analyze import AnalyzeResult
+from coldprof.results.dependency_kind import DependencyKind
 
 
 def _data(text: str) -> str:
@@ -73,10 +75,15 @@ def init_notice(result: AnalyzeResult) -> str:
     """The init figure with its interval, and the heaviest dependency the function imports."""
     init = result.init_ms
     interval = f" (95% interval {ms(init.ci95[0])} to {ms(init.ci95[1])})" if init.ci95 else ""
-    third = [d for d in result.dependencies if d.kind == "third-party"]
+    third = [d for d in result.dependencies if d.kind == DependencyKind.THIRD_PARTY]
     heaviest = f"; heaviest: {third[0].name} {ms(third[0].inclusive_ms)} ms" if third else ""
     return command(
         "notice",
         f"init median {ms(init.median)} ms{interval} over {result.runs} cold starts{heaviest}",
         title=f"coldprof: {shown_path(result.function_path)}",
     )
+
+
+def github(result: AnalyzeResult, **_options: Any) -> str:
+    """Workflow commands: a notice with init, a warning per deferrable import."""
+    return "\n".join([init_notice(result), *deferrable_warnings(result)]) + "\n"

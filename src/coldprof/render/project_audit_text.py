@@ -5,25 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coldprof.render import audit as audit_render
+from coldprof.render import audit_text as audit_render
 from coldprof.render.units import ms
 
 if TYPE_CHECKING:
-    from coldprof.audit.project import FunctionAudit, ProjectAuditResult
+    from coldprof.results.project import FunctionAudit, ProjectAuditResult
 
 SUMMARY_HEADERS = ("function", "verdict", "init median ms", "findings")
 
 
 def _verdict(entry: FunctionAudit) -> str:
-    if entry.audit is None:
+    if entry.result is None:
         return f"FAILED: {entry.error or '?'}"
-    return audit_render.verdict(entry.audit)
+    return audit_render.verdict(entry.result)
 
 
 def summary_rows(result: ProjectAuditResult) -> list[list[str]]:
     rows = []
     for entry in result.functions:
-        a = entry.audit
+        a = entry.result
         rows.append(
             [
                 entry.logical_id,
@@ -56,8 +56,8 @@ def table(result: ProjectAuditResult, top: int | None = 15, **options: Any) -> s
     out += [f"note: {note}" for note in result.notes]
     for entry in result.functions:
         out += ["", f"== {entry.logical_id} " + "=" * max(3, 60 - len(entry.logical_id))]
-        if entry.audit is not None:
-            out.append(audit_render.table(entry.audit, top=top, **options).rstrip("\n"))
+        if entry.result is not None:
+            out.append(audit_render.table(entry.result, top=top, **options).rstrip("\n"))
         else:
             out.append(f"error: {entry.error}")
             if entry.hint:
@@ -79,8 +79,8 @@ def markdown(result: ProjectAuditResult, top: int | None = 15, **options: Any) -
     lines += [f"- note: {note}" for note in result.notes]
     for entry in result.functions:
         lines += ["", f"### {entry.logical_id}", ""]
-        if entry.audit is not None:
-            lines.append(audit_render.markdown(entry.audit, top=top, **options))
+        if entry.result is not None:
+            lines.append(audit_render.markdown(entry.result, top=top, **options))
         else:
             lines.append(f"- error: {entry.error}")
     return "\n".join(lines) + "\n"

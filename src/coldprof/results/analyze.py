@@ -1,7 +1,8 @@
-"""Frozen records that flow from measuring to rendering, and their JSON form with schema_version."""
+"""The analyze result: frozen records of one function's cold starts, and their JSON form."""
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,17 +10,22 @@ from typing import Any
 
 from coldprof import stats
 from coldprof.results.advisor import ADVISOR_KEY, AdvisorReport
+from coldprof.results.dependency_kind import DependencyKind
+from coldprof.results.serial import (
+    JSONObject,
+    JSONValue,
+    fields_dict,
+    optional_float,
+    optional_int,
+    pair,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # of the analyze result's JSON
 
 
 def ci95(samples: Sequence[float]) -> tuple[float, float] | None:
     """The median's 95 % interval from per-run samples; None without samples."""
     return stats.median_ci(samples) if samples else None
-
-
-def _pair(interval: tuple[float, float] | None) -> list[float] | None:
-    return None if interval is None else [round(interval[0], 3), round(interval[1], 3)]
 
 
 @dataclass(frozen=True)
@@ -55,15 +61,9 @@ class SampleStats:
         """The median's distribution-free 95 % interval (min to max below 6 samples)."""
         return ci95(self.samples)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "median": self.median,
-            "ci95": _pair(self.ci95),
-            "p90": self.p90,
-            "min": self.min,
-            "max": self.max,
-            "samples": list(self.samples),
-        }
+    def to_dict(self) -> JSONObject:
+        keys = ("median", "ci95", "p90", "min", "max", "samples")
+        return fields_dict(self, keys, ci95=pair(self.ci95))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SampleStats:
@@ -84,7 +84,7 @@ class DependencyCost:
     """What one dependency costs at init, with the per-run samples its medians come from."""
 
     name: str
-    kind: str
+    kind: DependencyKind
     version: str | None
     self_ms: float
     inclusive_ms: float
@@ -102,27 +102,22 @@ class DependencyCost:
     def inclusive_ms_ci95(self) -> tuple[float, float] | None:
         return ci95(self.inclusive_ms_samples)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "version": self.version,
-            "self_ms": self.self_ms,
-            "self_ms_ci95": _pair(self.self_ms_ci95),
-            "inclusive_ms": self.inclusive_ms,
-            "inclusive_ms_ci95": _pair(self.inclusive_ms_ci95),
-            "modules": self.modules,
-            "unzipped_bytes": self.unzipped_bytes,
-            "zipped_bytes": self.zipped_bytes,
-            "self_ms_samples": list(self.self_ms_samples),
-            "inclusive_ms_samples": list(self.inclusive_ms_samples),
-        }
+    def to_dict(self) -> JSONObject:
+        keys = [f.name for f in dataclasses.fields(self)]
+        keys.insert(keys.index("self_ms") + 1, "self_ms_ci95")
+        keys.insert(keys.index("inclusive_ms") + 1, "inclusive_ms_ci95")
+        return fields_dict(
+            self,
+            keys,
+            self_ms_ci95=pair(self.self_ms_ci95),
+            inclusive_ms_ci95=pair(self.inclusive_ms_ci95),
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DependencyCost:
         return cls(
             name=str(data["name"]),
-            kind=str(data.get("kind", "third-party")),
+            kind=DependencyKind(data.get("kind", DependencyKind.THIRD_PARTY)),
             version=data.get("version"),
             self_ms=float(data.get("self_ms", 0)),
             inclusive_ms=float(data.get("inclusive_ms", 0)),
@@ -153,27 +148,29 @@ class PackageSummary:
     runtime_provided_unzipped_bytes: int = 0
     runtime_provided_zipped_bytes: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "unzipped_bytes": self.unzipped_bytes,
-            "zipped_bytes": self.zipped_bytes,
-            "files": self.files,
-            "has_bytecode": self.has_bytecode,
-            "bytecode_fraction": self.bytecode_fraction,
-            "bytecode_penalty_ms": self.bytecode_penalty_ms,
-            "bytecode_penalty_ci95": _pair(self.bytecode_penalty_ci95),
-            "bytecode_penalty_runs": self.bytecode_penalty_runs,
-            "bytecode_penalty_within_noise": self.bytecode_penalty_within_noise,
-            "layers_unzipped_bytes": self.layers_unzipped_bytes,
-            "warnings": list(self.warnings),
-            "runtime_provided": list(self.runtime_provided),
-            "runtime_provided_unzipped_bytes": self.runtime_provided_unzipped_bytes,
-            "runtime_provided_zipped_bytes": self.runtime_provided_zipped_bytes,
-        }
+    # The saved order, older keys first (the dataclass's order is its constructor's).
+    _KEYS = (
+        "unzipped_bytes",
+        "zipped_bytes",
+        "files",
+        "has_bytecode",
+        "bytecode_fraction",
+        "bytecode_penalty_ms",
+        "bytecode_penalty_ci95",
+        "bytecode_penalty_runs",
+        "bytecode_penalty_within_noise",
+        "layers_unzipped_bytes",
+        "warnings",
+        "runtime_provided",
+        "runtime_provided_unzipped_bytes",
+        "runtime_provided_zipped_bytes",
+    )
+
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self, self._KEYS, bytecode_penalty_ci95=pair(self.bytecode_penalty_ci95))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PackageSummary:
-        penalty = data.get("bytecode_penalty_ms")
         interval = data.get("bytecode_penalty_ci95")
         return cls(
             unzipped_bytes=int(data.get("unzipped_bytes", 0)),
@@ -181,7 +178,7 @@ class PackageSummary:
             files=int(data.get("files", 0)),
             has_bytecode=bool(data.get("has_bytecode", False)),
             bytecode_fraction=float(data.get("bytecode_fraction", 0.0)),
-            bytecode_penalty_ms=None if penalty is None else float(penalty),
+            bytecode_penalty_ms=optional_float(data, "bytecode_penalty_ms"),
             bytecode_penalty_within_noise=bool(data.get("bytecode_penalty_within_noise", False)),
             layers_unzipped_bytes=int(data.get("layers_unzipped_bytes", 0)),
             warnings=tuple(data.get("warnings", ())),
@@ -201,14 +198,8 @@ class ImportTreeNode:
     cumulative_ms: float
     children: tuple[ImportTreeNode, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "module": self.module,
-            "dependency": self.dependency,
-            "self_ms": self.self_ms,
-            "cumulative_ms": self.cumulative_ms,
-            "children": [c.to_dict() for c in self.children],
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImportTreeNode:
@@ -230,13 +221,8 @@ class InitFailure:
     message: str
     output: str  # what the function printed, its traceback included
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "error_type": self.error_type,
-            "message": self.message,
-            "output": self.output,
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InitFailure:
@@ -265,34 +251,22 @@ class DeclaredFunction:
     arn_layers: tuple[str, ...] = ()  # given by ARN: not fetched, so not part of the measure
     notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "logical_id": self.logical_id,
-            "template": self.template,
-            "source_format": self.source_format,
-            "runtime": self.runtime,
-            "architecture": self.architecture,
-            "memory_mb": self.memory_mb,
-            "timeout_s": self.timeout_s,
-            "stand_ins": [
-                {"variable": v, "value": value, "reason": r} for v, value, r in self.stand_ins
-            ],
-            "local_layers": list(self.local_layers),
-            "arn_layers": list(self.arn_layers),
-            "notes": list(self.notes),
-        }
+    def to_dict(self) -> JSONObject:
+        stand_ins: list[JSONValue] = [
+            {"variable": v, "value": value, "reason": r} for v, value, r in self.stand_ins
+        ]
+        return fields_dict(self, stand_ins=stand_ins)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeclaredFunction:
-        memory, timeout = data.get("memory_mb"), data.get("timeout_s")
         return cls(
             logical_id=str(data.get("logical_id", "")),
             template=str(data.get("template", "")),
             source_format=str(data.get("source_format", "")),
             runtime=data.get("runtime"),
             architecture=data.get("architecture"),
-            memory_mb=int(memory) if memory is not None else None,
-            timeout_s=float(timeout) if timeout is not None else None,
+            memory_mb=optional_int(data, "memory_mb"),
+            timeout_s=optional_float(data, "timeout_s"),
             stand_ins=tuple(
                 (str(s.get("variable", "")), str(s.get("value", "")), str(s.get("reason", "")))
                 for s in data.get("stand_ins", ())
@@ -322,18 +296,8 @@ class FunctionLine:
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "text": self.text,
-            "self_ms": self.self_ms,
-            "kind": self.kind,
-            "callee": self.callee,
-            "module": self.module,
-            "dependency": self.dependency,
-            "traced_ms": self.traced_ms,
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FunctionLine:
@@ -357,8 +321,8 @@ class InvocationImport:
     name: str
     inclusive_ms: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "inclusive_ms": self.inclusive_ms}
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InvocationImport:
@@ -378,30 +342,17 @@ class FirstInvocation:
     warm_duration_ms_samples: tuple[float, ...] = ()
     error: str | None = None  # the handler failed: no figures
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "event": self.event,
-            "duration_ms": self.duration_ms,
-            "warm_duration_ms": self.warm_duration_ms,
-            "imports": [i.to_dict() for i in self.imports],
-            "cold_penalty_ms": self.cold_penalty_ms,
-            "duration_ms_samples": list(self.duration_ms_samples),
-            "warm_duration_ms_samples": list(self.warm_duration_ms_samples),
-            "error": self.error,
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FirstInvocation:
-        def optional(key: str) -> float | None:
-            value = data.get(key)
-            return None if value is None else float(value)
-
         return cls(
             event=str(data.get("event", "")),
-            duration_ms=optional("duration_ms"),
-            warm_duration_ms=optional("warm_duration_ms"),
+            duration_ms=optional_float(data, "duration_ms"),
+            warm_duration_ms=optional_float(data, "warm_duration_ms"),
             imports=tuple(InvocationImport.from_dict(i) for i in data.get("imports", ())),
-            cold_penalty_ms=optional("cold_penalty_ms"),
+            cold_penalty_ms=optional_float(data, "cold_penalty_ms"),
             duration_ms_samples=tuple(float(x) for x in data.get("duration_ms_samples", ())),
             warm_duration_ms_samples=tuple(
                 float(x) for x in data.get("warm_duration_ms_samples", ())
@@ -462,42 +413,46 @@ class AnalyzeResult:
     def dependency(self, name: str) -> DependencyCost | None:
         return next((d for d in self.dependencies if d.name == name), None)
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "schema_version": self.schema_version,
-            "kind": self.kind,
-            "handler": self.handler,
-            "python": self.python,
-            "platform": self.platform,
-            "architecture": self.architecture,
-            "function_path": self.function_path,
-            "task_root": self.task_root,
-            "built": self.built,
-            "runs": self.runs,
-            "init_ms": self.init_ms.to_dict(),
-            "package": self.package.to_dict(),
-            "dependencies": [d.to_dict() for d in self.dependencies],
-            "imports": [n.to_dict() for n in self.imports],
-            "failure": self.failure.to_dict() if self.failure else None,
-            "discarded_runs": self.discarded_runs,
-            "discarded_reason": self.discarded_reason,
-            "function_lines": [line.to_dict() for line in self.function_lines],
-            "function_lines_tracer": self.function_lines_tracer,
-            "function_lines_note": self.function_lines_note,
-            "first_invocation": self.first_invocation.to_dict() if self.first_invocation else None,
-            "runs_stopped_by": self.runs_stopped_by,
-            "attribution_problems": list(self.attribution_problems),
-            "import_ms": self.import_ms.to_dict() if self.import_ms else None,
-            "runtime_client": self.runtime_client,
-            "declared_runtime": self.declared_runtime,
-            "interpreter": self.interpreter,
-            "runtime_sdk": self.runtime_sdk,
-            "filesystem": self.filesystem,
-            "page_cache": self.page_cache,
-            "installer": self.installer,
-            "run_disk_read_bytes": list(self.run_disk_read_bytes),
-            "notes": list(self.notes),
-        }
+    # The saved order (the dataclass's order is its constructor's); "declared" and the extras
+    # follow, when there are any.
+    _KEYS = (
+        "schema_version",
+        "kind",
+        "handler",
+        "python",
+        "platform",
+        "architecture",
+        "function_path",
+        "task_root",
+        "built",
+        "runs",
+        "init_ms",
+        "package",
+        "dependencies",
+        "imports",
+        "failure",
+        "discarded_runs",
+        "discarded_reason",
+        "function_lines",
+        "function_lines_tracer",
+        "function_lines_note",
+        "first_invocation",
+        "runs_stopped_by",
+        "attribution_problems",
+        "import_ms",
+        "runtime_client",
+        "declared_runtime",
+        "interpreter",
+        "runtime_sdk",
+        "filesystem",
+        "page_cache",
+        "installer",
+        "run_disk_read_bytes",
+        "notes",
+    )
+
+    def to_dict(self) -> JSONObject:
+        data = fields_dict(self, self._KEYS, kind=self.kind)
         if self.declared is not None:
             data["declared"] = self.declared.to_dict()
         data.update(self.extras)
@@ -507,43 +462,7 @@ class AnalyzeResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AnalyzeResult:
-        known = {
-            "schema_version",
-            "kind",
-            "handler",
-            "python",
-            "platform",
-            "architecture",
-            "function_path",
-            "task_root",
-            "built",
-            "runs",
-            "init_ms",
-            "package",
-            "dependencies",
-            "imports",
-            "failure",
-            "discarded_runs",
-            "discarded_reason",
-            "declared",
-            "function_lines",
-            "function_lines_tracer",
-            "function_lines_note",
-            "first_invocation",
-            "runs_stopped_by",
-            "attribution_problems",
-            "import_ms",
-            "runtime_client",
-            "declared_runtime",
-            "interpreter",
-            "runtime_sdk",
-            "filesystem",
-            "page_cache",
-            "installer",
-            "run_disk_read_bytes",
-            "notes",
-            ADVISOR_KEY,
-        }
+        known = {*cls._KEYS, "declared", ADVISOR_KEY}
         failure = data.get("failure")
         advisor = data.get(ADVISOR_KEY)
         declared = data.get("declared")

@@ -1,7 +1,9 @@
-"""The interactive parts of the HTML reports, drawn without matplotlib: an import icicle that
-zooms on click and searches, a Power-Tuning-style chart of a memory sweep, init samples as dots,
-and an audit's before/after bars. One inline script serves them all; the page's
-Content-Security-Policy allows exactly that script, by its hash, and nothing from the network.
+"""The interactive parts of the HTML reports, drawn without matplotlib.
+
+An import icicle that zooms on click and searches, a Power-Tuning-style chart of a memory sweep,
+init samples as dots, and an audit's before/after bars. One inline script serves them all; the
+page's Content-Security-Policy allows exactly that script, by its hash, and nothing from the
+network.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
 from typing import Any
 
-from coldprof.render.html import escape, icicle_boxes, node_title
-from coldprof.results.models import ImportTreeNode
+from coldprof.results.analyze import ImportTreeNode
 
 ROW_PX = 20
 
@@ -109,7 +112,59 @@ def script_tag() -> str:
     return f"<script>{SCRIPT}</script>"
 
 
-# -- the import icicle ------------------------------------------------------------------------
+# -- the import icicle: its geometry ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Box:
+    """One module's rectangle in the icicle: where it starts, how wide, how deep."""
+
+    node: ImportTreeNode
+    depth: int
+    start: float
+    width: float
+
+
+def _width(node: ImportTreeNode) -> float:
+    # A merged tree holds medians, so a parent's cumulative time can fall a hair short of its
+    # children's sum; widen it so children always fit inside.
+    return max(node.cumulative_ms, node.self_ms + sum(_width(c) for c in node.children))
+
+
+def icicle_boxes(
+    roots: Sequence[ImportTreeNode], min_fraction: float = 0.002
+) -> tuple[list[Box], float]:
+    """The boxes of an icicle chart, roots on top; boxes thinner than ``min_fraction`` of the
+    total are left out (their time stays inside their parent's box)."""
+    total = sum(_width(r) for r in roots)
+    boxes: list[Box] = []
+    if total <= 0:
+        return boxes, 0.0
+    limit = total * min_fraction
+
+    def place(node: ImportTreeNode, depth: int, start: float) -> None:
+        width = _width(node)
+        if width < limit:
+            return
+        boxes.append(Box(node, depth, start, width))
+        offset = start
+        for child in node.children:
+            place(child, depth + 1, offset)
+            offset += _width(child)
+
+    offset = 0.0
+    for root in roots:
+        place(root, 0, offset)
+        offset += _width(root)
+    return boxes, total
+
+
+def node_title(node: ImportTreeNode) -> str:
+    return (
+        f"{node.module} ({node.dependency}): {node.cumulative_ms:,.1f} ms cumulative, "
+        f"{node.self_ms:,.1f} ms self"
+    )
+
+
+# -- the import icicle: its boxes ------------------------------------------------------------------
 def icicle(roots: Sequence[ImportTreeNode], colours: Mapping[str, str], name: str) -> str:
     """The import tree as absolutely placed boxes: click one to zoom on it (again, or "Zoom
     out", to come back); the search box highlights modules and dependencies by name."""

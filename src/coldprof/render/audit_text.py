@@ -1,9 +1,19 @@
-"""How an audit result reads: a terminal table, a ready PR comment (markdown), an HTML page."""
+"""An audit result as a terminal table and as a ready PR comment (markdown)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from coldprof.render.analyze_text import (
+    DEPENDENCY_ALIGN,
+    DEPENDENCY_TABLE_HEADERS,
+    dependency_rows,
+    escape_markdown,
+    init_with_interval,
+    interval,
+    markdown_table,
+    runtime_client_note,
+)
 from coldprof.render.units import ms, plural, shown_path, size
 from coldprof.results.audit import AuditResult, Delta, DependencyChange, Finding
 
@@ -44,8 +54,6 @@ def _signed_interval(bounds: tuple[float, float]) -> str:
 
 
 def init_line(result: AuditResult) -> str:
-    from coldprof.render.analyze import interval
-
     run = result.result
     i = run.init_ms
     line = (
@@ -163,8 +171,6 @@ def comparison_row(change: DependencyChange) -> list[str]:
 def table(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
     from tabulate import tabulate
 
-    from coldprof.render.analyze import DEPENDENCY_ALIGN, DEPENDENCY_TABLE_HEADERS, dependency_rows
-
     out = [f"coldprof audit: {verdict(result)}", ""]
     out += context_lines(result)
     if result.findings:
@@ -210,20 +216,11 @@ def table(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
 
 
 def _md(text: str) -> str:
-    from coldprof.render.analyze import escape_markdown
-
     return escape_markdown(text)
 
 
 def markdown(result: AuditResult, top: int | None = 15, **_options: Any) -> str:
     """A PR comment: the verdict, findings naming their culprits, then the comparison."""
-    from coldprof.render.analyze import (
-        DEPENDENCY_ALIGN,
-        DEPENDENCY_TABLE_HEADERS,
-        dependency_rows,
-        markdown_table,
-    )
-
     run = result.result
     mark = "✅" if result.ok else "❌"
     lines = [
@@ -281,24 +278,7 @@ def _where(finding: Finding) -> str:
     return f" ({_md(finding.file)}:{finding.line})" if finding.file and finding.line else ""
 
 
-def github(result: AuditResult, **_options: Any) -> str:
-    """Workflow commands: ::error per finding (at the import, when known), ::warning per
-    deferrable import, and a notice with init."""
-    from coldprof.render.github import command, deferrable_warnings, init_notice, repo_path
-
-    run = result.result
-    lines = [init_notice(run)]
-    for finding in result.findings:
-        file = repo_path(run.function_path, finding.file) if finding.file else None
-        title = f"coldprof {finding.rule}: {finding.subject}"
-        lines.append(command("error", finding.message, file, finding.line, title))
-    lines += deferrable_warnings(run)
-    return "\n".join(lines) + "\n"
-
-
 def summary(result: AuditResult) -> str:
-    from coldprof.render.analyze import init_with_interval, runtime_client_note
-
     run = result.result
     line = f"coldprof audit {shown_path(run.function_path)}: {verdict(result)}"
     if run.init_ms.samples:
@@ -309,61 +289,3 @@ def summary(result: AuditResult) -> str:
         if len(result.findings) > 3:
             line += ", ..."
     return line
-
-
-def html(result: AuditResult, top: int | None = None, **_options: Any) -> str:
-    from coldprof.render import html as page_html
-    from coldprof.render.analyze_html import analyze_sections
-
-    run = result.result
-    badge_class = "pass" if result.ok else "fail"
-    body = [
-        f'<p><span class="verdict {badge_class}">{page_html.escape(verdict(result))}</span></p>',
-        page_html.facts(context_lines(result)),
-    ]
-    if result.findings:
-        items = "".join(
-            f'<li><span class="rule">{page_html.escape(f.rule)}</span>'
-            f"<strong>{page_html.escape(f.subject)}</strong>: {page_html.escape(f.message)}</li>"
-            for f in result.findings
-        )
-        body.append(page_html.section("Findings", f'<ul class="findings">{items}</ul>'))
-    if result.notes:
-        body.append(page_html.section("Notes", page_html.facts(result.notes)))
-    if result.changes:
-        changes = ordered_changes(result)
-        body.append(
-            page_html.section(
-                "Dependencies against the baseline",
-                page_html.table(
-                    COMPARISON_HEADERS,
-                    [comparison_row(c) for c in changes],
-                    numeric=(False, False, True, True, True, True, True, True),
-                    row_classes=[c.status for c in changes],
-                ),
-                anchor="comparison",
-            )
-        )
-    if result.changes:
-        from coldprof.render.interactive import before_after
-
-        label = f"baseline ({result.baseline_path})" if result.baseline_path else "baseline"
-        pairs = [
-            (c.name, c.inclusive_ms.before, c.inclusive_ms.after) for c in ordered_changes(result)
-        ]
-        body.append(
-            page_html.section(
-                "Before and after: inclusive ms per dependency",
-                before_after(pairs, label, "this run"),
-                anchor="before-after",
-            )
-        )
-    body += analyze_sections(run, top, name="audit")
-    return page_html.page(
-        f"coldprof audit: {run.handler}",
-        body,
-        subtitle=f"{run.function_path} · Python {run.python} · {run.platform} {run.architecture}",
-    )
-
-
-from coldprof.render.speedscope import speedscope  # noqa: E402, F401  (the audited run's import tree)

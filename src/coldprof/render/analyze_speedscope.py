@@ -9,9 +9,12 @@ spans the median init, so the time outside any import (interpreter and runtime s
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from coldprof.results.models import AnalyzeResult, ImportTreeNode
+from coldprof.results.analyze import AnalyzeResult, ImportTreeNode
+
+if TYPE_CHECKING:
+    from coldprof.results.audit import AuditResult
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 
@@ -72,7 +75,11 @@ def document(result: AnalyzeResult) -> dict[str, Any]:
     }
 
 
-def speedscope(result: Any, **_options: Any) -> str:
-    """An analyze result's import tree (an audit's current run) as speedscope JSON."""
-    analyzed = getattr(result, "result", result) if result.kind == "audit" else result
-    return json.dumps(document(analyzed), separators=(",", ":")) + "\n"
+def speedscope(result: AnalyzeResult, **_options: Any) -> str:
+    """An analyze result's import tree as speedscope JSON."""
+    return json.dumps(document(result), separators=(",", ":")) + "\n"
+
+
+def audit_speedscope(result: AuditResult, **options: Any) -> str:
+    """An audit's current run, as `speedscope` gives it."""
+    return speedscope(result.result, **options)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from coldprof.results.load import Result
 
 
-def render(result: Any, **_options: Any) -> str:
+def render(result: Result, **_options: Any) -> str:
     return json.dumps(result.to_dict(), indent=2, sort_keys=False) + "\n"

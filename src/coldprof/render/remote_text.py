@@ -1,4 +1,4 @@
-"""How a remote result reads as a terminal table and as markdown."""
+"""A remote result as a terminal table and as markdown."""
 
 from __future__ import annotations
 
@@ -277,13 +277,6 @@ def markdown(result: RemoteResult, **_options: Any) -> str:
     out.append(_escape(_correlation_note(result)))
     out.append("Times are medians in ms; cold penalty = init + first duration − median warm.")
     return "\n".join(out) + "\n"
-
-
-def html(result: Any, **options: Any) -> str:
-    """The HTML page lives with the other HTML code, imported when asked for."""
-    from coldprof.render.remote_html import html as render_html
-
-    return render_html(result, **options)
 
 
 def summary(result: RemoteResult) -> str:
