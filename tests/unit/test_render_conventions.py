@@ -11,9 +11,9 @@ import pytest
 
 import coldprof.render
 from coldprof.errors import UsageError
+from coldprof.figures import plural, size
 from coldprof.render import OutputFormat, render, supported
 from coldprof.render.registry import RENDERERS, SUMMARIES, renderer
-from coldprof.render.units import plural, size
 from coldprof.results.load import READERS
 from conftest import REPO
 from factories import dependency, result

@@ -24,9 +24,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coldprof.errors import UsageError
+from coldprof.figures import shorten
 from coldprof.measure import importtime
 from coldprof.measure.distributions import FUNCTION, Attribution
-from coldprof.render.units import shorten
 from coldprof.results.analyze import FunctionLine, ImportTreeNode
 from coldprof.runner.environment import ExecutionEnvironment
 from coldprof.runner.outcomes import InitOutcome

@@ -6,7 +6,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from coldprof.render.units import ms, shown_path
+from coldprof.figures import ms, shown_path
 from coldprof.results.analyze import AnalyzeResult
 from coldprof.results.dependency_kind import DependencyKind
 

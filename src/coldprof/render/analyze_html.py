@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coldprof.figures import ms, size
 from coldprof.measure.distributions import FUNCTION
 from coldprof.render import page_html
 from coldprof.render.analyze_text import (
@@ -22,7 +23,6 @@ from coldprof.render.analyze_text import (
     shown_inclusive_ms,
 )
 from coldprof.render.interactive_html import samples_plot
-from coldprof.render.units import ms, size
 from coldprof.results.analyze import AnalyzeResult
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coldprof.estimate.model import estimate_of
-from coldprof.render.units import ms, plural, shorten, shown_path, size
+from coldprof.figures import ms, plural, shorten, shown_path, size
 from coldprof.results.analyze import (
     AnalyzeResult,
     DeclaredFunction,

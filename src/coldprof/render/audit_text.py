@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coldprof.figures import ms, plural, shown_path, size
 from coldprof.render.analyze_text import (
     DEPENDENCY_ALIGN,
     DEPENDENCY_TABLE_HEADERS,
@@ -14,7 +15,6 @@ from coldprof.render.analyze_text import (
     markdown_table,
     runtime_client_note,
 )
-from coldprof.render.units import ms, plural, shown_path, size
 from coldprof.results.audit import AuditResult, Delta, DependencyChange, Finding
 
 # Marks coldprof's PR comment so a CI job can find and update it instead of adding another.

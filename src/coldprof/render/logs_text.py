@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from coldprof.render.units import ms, plural
+from coldprof.figures import ms, plural
 from coldprof.results.logs import LogsResult, LogStats
 
 HEADERS = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coldprof.figures import ms
 from coldprof.render import audit_text as audit_render
-from coldprof.render.units import ms
 
 if TYPE_CHECKING:
     from coldprof.results.project import FunctionAudit, ProjectAuditResult

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coldprof.figures import ms, size
 from coldprof.render import analyze_text as analyze_render
-from coldprof.render.units import ms, size
 from coldprof.results.dependency_kind import DependencyKind
 
 if TYPE_CHECKING:

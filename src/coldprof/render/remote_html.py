@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from coldprof.figures import ms, plural, size
 from coldprof.render import page_html
 from coldprof.render.interactive_html import power_tuning_chart
-from coldprof.render.units import ms, plural, size
 
 TIER_HEADERS = (
     "memory MB",

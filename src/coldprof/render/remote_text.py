@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coldprof.estimate.model import LambdaEstimate
-from coldprof.render.units import ms, plural, size
+from coldprof.figures import ms, plural, size
 from coldprof.results.remote import FunctionResult, Relation, RemoteResult, TierResult
 
 TIER_HEADERS = (
