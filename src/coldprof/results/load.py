@@ -89,7 +89,10 @@ def reader(kind: str) -> tuple[Callable[[Mapping[str, Any]], Result], int]:
     load = READERS.get(kind)
     if load is None:
         known = ", ".join(sorted(READERS))
-        raise UsageError(f"unknown result kind {kind!r} (coldprof reads {known})")
+        raise UsageError(
+            f"unknown result kind {kind!r} (coldprof reads {known})",
+            hint="a newer coldprof may have written it: upgrade coldprof to read it",
+        )
     try:
         return load()
     except ImportError as e:
