@@ -49,7 +49,7 @@ def runtime_of(python_version: str) -> str:
     return f"python{major}.{minor}"
 
 # Memory: Lambda accepts 128 to 10,240 MB, in 1 MB steps; one full vCPU at 1,769 MB, and CPU in
-# proportion to memory (shared/lambda-facts.md).
+# proportion to memory (AWS Lambda Developer Guide, "Configuring Lambda function memory").
 MIN_MEMORY_MB = 128
 MAX_MEMORY_MB = 10_240
 MB_PER_VCPU = 1769

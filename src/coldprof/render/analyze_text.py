@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coldprof import stats
 from coldprof.estimate.model import estimate_of
 from coldprof.figures import ms, plural, shorten, shown_path, size
 from coldprof.results.analyze import (
@@ -216,8 +217,7 @@ def environment_lines(result: AnalyzeResult) -> list[str]:
     cache = f"page cache {result.page_cache}"
     read = [b for b in result.run_disk_read_bytes if b is not None]
     if result.page_cache == "cold" and read:
-        read.sort()
-        cache += f" (read from disk: median {size(read[len(read) // 2])} per cold start)"
+        cache += f" (read from disk: median {size(round(stats.median(read)))} per cold start)"
     lines = [f"filesystem: {where}; {cache}"]
     if result.runtime_sdk:
         lines.append(f"runtime: {result.runtime_sdk}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from coldprof import stats
 from coldprof.results.analyze import ImportTreeNode
 
 ROW_PX = 20
@@ -225,8 +226,7 @@ def samples_plot(samples: Sequence[float], label: str = "init ms") -> str:
         return pad + (value - low) / (high - low) * (width - 2 * pad)
 
     ordered = sorted(samples)
-    middle = len(ordered) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    median = stats.median(ordered)
     dots = "".join(
         f'<circle class="sample" cx="{x(v):.1f}" cy="{28 + (i % 3 - 1) * 6}" r="4" '
         f'fill="#4e79a7" fill-opacity=".75"><title>run {i + 1}: {v:,.1f} ms</title></circle>'

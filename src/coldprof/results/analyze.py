@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,7 @@ class SampleStats:
             return cls(0.0, 0.0, 0.0, 0.0, ())
         values = tuple(round(s, 3) for s in samples)
         return cls(
-            round(statistics.median(values), 3),
+            round(stats.median(values), 3),
             round(stats.percentile(values, 90), 3),
             min(values),
             max(values),
