@@ -65,7 +65,3 @@ class EnvironmentFailure(ColdprofError):
 
 class AwsError(ColdprofError):
     """A call to the Lambda API failed."""
-
-
-class RestoreFailed(ColdprofError):
-    """A function's configuration could not be restored after a sweep."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import typer
 
-from coldprof.cli.app import COMMAND_FORMATS, app
+from coldprof.cli.app import COMMANDS, app
 from coldprof.render import OutputFormat, supported
 from conftest import REPO, coldprof_cmd
 
@@ -83,7 +83,7 @@ def test_each_command_offers_only_the_formats_it_can_write(kind: str) -> None:
     (param,) = [p for p in commands()[kind].params if "--format" in p.opts]
     offered = [str(getattr(c, "value", c)) for c in param.type.choices]
     assert offered == [f.value for f in supported(kind)]
-    assert set(COMMAND_FORMATS) <= set(commands())
+    assert set(COMMANDS) == set(commands())
 
 
 def test_remote_refuses_speedscope_as_a_usage_error() -> None:
@@ -174,12 +174,12 @@ def test_a_platform_without_sighup_still_starts(monkeypatch: pytest.MonkeyPatch)
     """Windows has no SIGHUP: coldprof must not fail at start-up looking for it."""
     import signal
 
-    from coldprof.cli.app import _stop_on_signals
+    from coldprof.cli.boundary import stop_on_signals
 
     before = signal.getsignal(signal.SIGTERM)
     monkeypatch.delattr(signal, "SIGHUP")
     try:
-        _stop_on_signals()
+        stop_on_signals()
         assert signal.getsignal(signal.SIGTERM) is not before
     finally:
         signal.signal(signal.SIGTERM, before)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from coldprof.cli.app import (
+from coldprof.cli.baseline import load_baseline, load_project_baseline, write_baseline
+from coldprof.cli.options import (
     BuildOption,
     EnvOption,
     FollowSymlinksOption,
@@ -24,74 +23,96 @@ from coldprof.cli.app import (
     ParameterOption,
     PathArgument,
     QuietOption,
-    app,
-    emit,
-    fail,
-    installer_setting,
-    make_progress,
-    output_format,
-    parse_env,
+    TopOption,
+    analyze_request,
     parse_runs,
     project_to_run,
+)
+from coldprof.cli.output import (
+    Destination,
     report_event_failures,
     report_init_failure,
+    show_project_errors,
+    show_project_outputs,
 )
-from coldprof.errors import EXIT_FINDINGS, ColdprofError, FunctionInitError, UsageError
-from coldprof.render import OutputFormat
+from coldprof.errors import EXIT_FINDINGS, FunctionInitError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from coldprof.audit.project import FunctionPolicy
     from coldprof.config import Config
     from coldprof.measure.analyze import AnalyzeRequest
     from coldprof.project import Project
     from coldprof.results.analyze import AnalyzeResult
+    from coldprof.results.audit import AuditResult, Budgets
 
 
-def load_baseline(path: Path, function: str | None = None) -> AnalyzeResult:
-    """A saved analyze result, the analyzed run inside a saved audit, or one function's run
-    in a saved project result."""
-    from coldprof.results.analyze import AnalyzeResult
-    from coldprof.results.audit import AuditResult
-    from coldprof.results.load import load_result
+class Policy:
+    """The budget flags as given; one not given comes from [tool.coldprof], where a function's
+    own table wins over the shared one, key by key."""
 
-    if not path.exists():
-        raise UsageError(
-            f"--baseline {path}: no such file",
-            hint="write one with `coldprof audit PATH --baseline FILE --update-baseline` "
-            "or `coldprof analyze PATH --format json --output FILE`",
+    # A plain class, not a dataclass: this module is imported at start-up, where making a
+    # dataclass (and importing dataclasses) would cost more than the rest of it.
+    __slots__ = (
+        "fail_on_deferrable_ms",
+        "max_dependency_ms",
+        "max_init_ms",
+        "max_package_mb",
+        "max_regression_pct",
+        "min_regression_ms",
+    )
+
+    def __init__(
+        self,
+        max_init_ms: float | None = None,
+        max_dependency_ms: float | None = None,
+        max_package_mb: float | None = None,
+        max_regression_pct: float | None = None,
+        min_regression_ms: float | None = None,
+        fail_on_deferrable_ms: float | None = None,
+    ) -> None:
+        self.max_init_ms = max_init_ms
+        self.max_dependency_ms = max_dependency_ms
+        self.max_package_mb = max_package_mb
+        self.max_regression_pct = max_regression_pct
+        self.min_regression_ms = min_regression_ms
+        self.fail_on_deferrable_ms = fail_on_deferrable_ms
+
+    def budgets(self, config: Config) -> Budgets:
+        from coldprof.config import pick
+        from coldprof.results.audit import (
+            DEFAULT_MIN_REGRESSION_MS,
+            DEFAULT_REGRESSION_PCT,
+            Budgets,
         )
-    saved = load_result(path)
-    if isinstance(saved, AuditResult):
-        return saved.result
-    if saved.kind in ("project", "project_audit") and function is not None:
-        runs = load_project_baseline(path)
-        if function not in runs:
-            raise UsageError(f"--baseline {path}: holds no run of {function}")
-        return runs[function]
-    if not isinstance(saved, AnalyzeResult):
-        raise UsageError(f"--baseline {path}: a {saved.kind} result, not an analyze result")
-    return saved
+
+        return Budgets(
+            max_init_ms=pick(self.max_init_ms, config, "max-init-ms"),
+            max_dependency_ms=pick(self.max_dependency_ms, config, "max-dependency-ms"),
+            max_package_mb=pick(self.max_package_mb, config, "max-package-mb"),
+            max_regression_pct=float(
+                pick(self.max_regression_pct, config, "max-regression-pct", DEFAULT_REGRESSION_PCT)
+            ),
+            min_regression_ms=float(
+                pick(self.min_regression_ms, config, "min-regression-ms", DEFAULT_MIN_REGRESSION_MS)
+            ),
+        )
+
+    def deferrable_ms(self, config: Config) -> float | None:
+        from coldprof.config import pick
+
+        limit: float | None = pick(self.fail_on_deferrable_ms, config, "fail-on-deferrable-ms")
+        return limit
+
+    def for_function(
+        self, config: Config, logical_id: str, baseline: AnalyzeResult | None
+    ) -> FunctionPolicy:
+        """What one of a project's functions is held to."""
+        from coldprof.audit.project import FunctionPolicy
+
+        own = config.for_function(logical_id)
+        return FunctionPolicy(self.budgets(own), baseline, self.deferrable_ms(own))
 
 
-def write_baseline(path: Path, result: Any) -> None:
-    """Replace the baseline in one step, so a failed write never leaves half a file."""
-    import tempfile
-
-    from coldprof.render.result_json import render as render_json
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(handle, "w") as stream:
-            stream.write(render_json(result))
-        os.replace(temp, path)
-    except OSError as e:
-        raise UsageError(f"--baseline {path}: cannot be written ({e.strerror or e})") from e
-
-
-@app.command()
 def audit(
     path: PathArgument,
     handler: HandlerOption = None,
@@ -173,7 +194,7 @@ def audit(
         typer.Option(min=0, help="Cold starts to measure the no-bytecode penalty (0 skips it)."),
     ] = 0,
     init_limit: InitLimitOption = 10.0,
-    top: Annotated[int, typer.Option(min=0, help="Dependencies to show in tables (0: all).")] = 15,
+    top: TopOption = 15,
     event: Annotated[
         list[Path] | None,
         typer.Option(
@@ -202,36 +223,25 @@ def audit(
     pyproject.toml, a project's per function in [tool.coldprof.functions.<logical id>];
     flags win. On a project, every function is audited and the worst exit code wins.
     """
-    import platform
-    import sys
+    from dataclasses import replace
 
-    from coldprof import config as config_module
-    from coldprof.audit.baseline import check_comparable
-    from coldprof.audit.core import audit as run_audit
-    from coldprof.measure.analyze import AnalyzeRequest, planned_python
-    from coldprof.measure.analyze import analyze as run_analyze
+    from coldprof.config import load, pick
     from coldprof.project import parse_parameters
-    from coldprof.results.audit import DEFAULT_MIN_REGRESSION_MS, DEFAULT_REGRESSION_PCT, Budgets
 
-    def budgets_of(config: config_module.Config) -> Budgets:
-        pick = config_module.pick
-        return Budgets(
-            max_init_ms=pick(max_init_ms, config, "max-init-ms"),
-            max_dependency_ms=pick(max_dependency_ms, config, "max-dependency-ms"),
-            max_package_mb=pick(max_package_mb, config, "max-package-mb"),
-            max_regression_pct=float(
-                pick(max_regression_pct, config, "max-regression-pct", DEFAULT_REGRESSION_PCT)
-            ),
-            min_regression_ms=float(
-                pick(min_regression_ms, config, "min-regression-ms", DEFAULT_MIN_REGRESSION_MS)
-            ),
-        )
-
+    destination = Destination(fmt, output, top, quiet)
+    policy = Policy(
+        max_init_ms,
+        max_dependency_ms,
+        max_package_mb,
+        max_regression_pct,
+        min_regression_ms,
+        fail_on_deferrable_ms,
+    )
     try:
-        chosen = output_format(fmt, output)
+        destination.format()
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
-        config = config_module.load(path)
+        config = load(path)
         if not quiet:
             for warning in config.warnings:
                 typer.echo(f"coldprof: warning: {warning}", err=True)
@@ -239,15 +249,12 @@ def audit(
         parameters = parse_parameters(parameter)
         if len(functions) == 1:
             config = config.for_function(functions[0])
-        pick = config_module.pick
-        budgets = budgets_of(config)
-        fail_on_deferrable_ms = pick(fail_on_deferrable_ms, config, "fail-on-deferrable-ms")
         baseline_path = baseline or config.path_setting("baseline")
         if base is not None and (baseline is not None or update_baseline):
             raise UsageError("--base and --baseline are two ways to compare: pick one")
         if base is not None:
             baseline_path = None  # a `baseline` in pyproject gives way to --base
-        count, auto = parse_runs(pick(runs, config, "runs", "10"))
+        counted = parse_runs(pick(runs, config, "runs", "10"))
         if update_baseline and baseline_path is None:
             raise UsageError("--update-baseline needs --baseline FILE (or `baseline` in pyproject)")
         project = None
@@ -260,174 +267,173 @@ def audit(
                 hint="pick one with --function ID",
             )
         if project is not None:
-            from coldprof.audit.project import FunctionPolicy
-
             baselines = (
                 load_project_baseline(baseline_path)
                 if baseline_path is not None and not update_baseline
                 else {}
             )
-
-            def policy_for(logical_id: str) -> FunctionPolicy:
-                own = config.for_function(logical_id)
-                return FunctionPolicy(
-                    budgets_of(own),
-                    baselines.get(logical_id),
-                    pick(fail_on_deferrable_ms, own, "fail-on-deferrable-ms"),
-                )
-
-            request = AnalyzeRequest(
-                path=path,
+            request = analyze_request(
+                path,
+                handler=None,
+                function=None,
                 parameters=parameters,
-                runs=count,
-                auto_runs=auto,
+                runs=counted,
                 max_runs=max_runs,
                 build=build,
-                layers=tuple(layer or ()),
-                env=parse_env(env),
+                layer=layer,
+                env=env,
+                follow_symlinks=follow_symlinks,
                 bytecode_runs=bytecode_runs,
-                init_limit_s=init_limit,
-                events=tuple(event or ()),
-                installer=installer_setting(installer, path),
+                init_limit=init_limit,
+                event=event,
+                installer=installer,
             )
             audit_all(
                 project,
                 request,
-                policy_for,
+                policy,
+                baselines,
                 functions,
                 baseline_path,
                 update_baseline,
                 config,
-                fmt,
-                output,
-                top,
-                quiet,
+                destination,
             )
             return
         previous = None
         if baseline_path is not None and not update_baseline:
             previous = load_baseline(baseline_path, functions[0] if functions else None)
-        request = AnalyzeRequest(
-            path=path,
+        request = analyze_request(
+            path,
             handler=handler or (None if functions else config.get("handler")),
             function=functions[0] if functions else None,
             parameters=parameters,
-            runs=count,
-            auto_runs=auto,
+            runs=counted,
             max_runs=max_runs,
             build=build,
-            layers=tuple(layer or ()),
-            env=parse_env(env),
-            bytecode_runs=bytecode_runs,
-            init_limit_s=init_limit,
-            events=tuple(event or ()),
+            layer=layer,
+            env=env,
             follow_symlinks=follow_symlinks,
-            lines=False,  # the audit shows no lines: skip their traced cold start
-            installer=installer_setting(installer, path),
+            bytecode_runs=bytecode_runs,
+            init_limit=init_limit,
+            event=event,
+            installer=installer,
         )
-        if previous is not None:
-            # Refuse before spending a minute on cold starts that cannot be compared, on the
-            # Python the function's Runtime names.
-            check_comparable(previous, planned_python(request), sys.platform, platform.machine())
-        if fail_on_deferrable_ms is not None and not request.events:
-            raise UsageError(
-                "--fail-on-deferrable-ms needs --event: with no invocation to go by, every "
-                "dependency would count as deferrable"
-            )
-        progress = make_progress(chosen, output, quiet)
-        base_commit = None
-        try:
-            if base is not None:
-                from coldprof.audit.base import measure_against_base
-
-                paired = measure_against_base(request, base, progress)
-                result, previous, base_commit = paired.head, paired.base, paired.commit
-            else:
-                result = run_analyze(request, progress)
-        finally:
-            progress.finish()
-        if result.declared is not None and not functions:
-            # The project's only function: its own [tool.coldprof.functions.<id>] budgets apply.
-            own = config.for_function(result.declared.logical_id)
-            budgets = budgets_of(own)
-            fail_on_deferrable_ms = pick(fail_on_deferrable_ms, own, "fail-on-deferrable-ms")
-        audited = run_audit(
-            result,
-            budgets,
+        # The audit shows no lines: skip their traced cold start.
+        request = replace(request, lines=False)
+        audited = audit_one(
+            request,
+            policy,
+            config,
+            bool(functions),
             previous,
-            baseline_path=str(baseline_path) if previous is not None and base is None else None,
-            config_path=str(config.path) if config.path and config.values else None,
-            base_ref=base,
-            base_commit=base_commit,
+            base,
+            baseline_path,
+            update_baseline,
+            destination,
         )
-        if fail_on_deferrable_ms is not None:
-            from coldprof.audit.deferrable import deferrable_audit_findings
-
-            deferrable = deferrable_audit_findings(result, fail_on_deferrable_ms)
-            audited = replace(audited, findings=(*audited.findings, *deferrable))
-        from coldprof.measure.importsite import with_locations
-
-        audited = replace(audited, findings=with_locations(audited.findings, result))
-        if update_baseline and baseline_path is not None:
-            write_baseline(baseline_path, result)
-            audited = replace(
-                audited, notes=(*audited.notes, f"wrote the baseline {baseline_path}")
-            )
-        emit(audited, fmt, output, top, quiet)
-        report_event_failures(result)
     except FunctionInitError as e:
-        report_init_failure(e, fmt, output, top, quiet)
-    except ColdprofError as e:
-        fail(e)
+        report_init_failure(e, destination)
     if not audited.ok:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def load_project_baseline(path: Path) -> dict[str, AnalyzeResult]:
-    """A saved project result (analyze or audit of a project) → each function's run."""
-    from coldprof.results.load import load_result
-    from coldprof.results.project import ProjectAuditResult, ProjectResult
+def audit_one(
+    request: AnalyzeRequest,
+    policy: Policy,
+    config: Config,
+    picked: bool,
+    previous: AnalyzeResult | None,
+    base: str | None,
+    baseline_path: Path | None,
+    update_baseline: bool,
+    destination: Destination,
+) -> AuditResult:
+    """One function, measured alone or in pairs against --base, judged and reported."""
+    import platform
+    import sys
+    from dataclasses import replace
 
-    if not path.exists():
+    from coldprof.audit.baseline import check_comparable
+    from coldprof.audit.core import audit as run_audit
+    from coldprof.measure.analyze import analyze as run_analyze
+    from coldprof.measure.analyze import planned_python
+    from coldprof.measure.importsite import with_locations
+
+    if previous is not None:
+        # Refuse before spending a minute on cold starts that cannot be compared, on the
+        # Python the function's Runtime names.
+        check_comparable(previous, planned_python(request), sys.platform, platform.machine())
+    deferrable_ms = policy.deferrable_ms(config)
+    if deferrable_ms is not None and not request.events:
         raise UsageError(
-            f"--baseline {path}: no such file",
-            hint="write one with `coldprof audit PROJECT --baseline FILE --update-baseline`",
+            "--fail-on-deferrable-ms needs --event: with no invocation to go by, every "
+            "dependency would count as deferrable"
         )
-    saved = load_result(path)
-    if isinstance(saved, ProjectAuditResult):
-        return saved.analyzed()
-    if isinstance(saved, ProjectResult):
-        return {f.logical_id: f.result for f in saved.functions if f.result is not None}
-    raise UsageError(
-        f"--baseline {path}: a {saved.kind} result; a project is compared with a project's",
-        hint="pick one function with --function, or write a project baseline with "
-        "--update-baseline",
+    progress = destination.progress()
+    base_commit = None
+    try:
+        if base is not None:
+            from coldprof.audit.base import measure_against_base
+
+            paired = measure_against_base(request, base, progress)
+            result, previous, base_commit = paired.head, paired.base, paired.commit
+        else:
+            result = run_analyze(request, progress)
+    finally:
+        progress.finish()
+    budgets = policy.budgets(config)
+    if result.declared is not None and not picked:
+        # The project's only function: its own [tool.coldprof.functions.<id>] budgets apply.
+        config = config.for_function(result.declared.logical_id)
+        budgets = policy.budgets(config)
+        deferrable_ms = policy.deferrable_ms(config)
+    audited = run_audit(
+        result,
+        budgets,
+        previous,
+        baseline_path=str(baseline_path) if previous is not None and base is None else None,
+        config_path=str(config.path) if config.path and config.values else None,
+        base_ref=base,
+        base_commit=base_commit,
     )
+    if deferrable_ms is not None:
+        from coldprof.audit.deferrable import deferrable_audit_findings
+
+        deferrable = deferrable_audit_findings(result, deferrable_ms)
+        audited = replace(audited, findings=(*audited.findings, *deferrable))
+    audited = replace(audited, findings=with_locations(audited.findings, result))
+    if update_baseline and baseline_path is not None:
+        write_baseline(baseline_path, result)
+        audited = replace(audited, notes=(*audited.notes, f"wrote the baseline {baseline_path}"))
+    destination.emit(audited)
+    report_event_failures(result)
+    return audited
 
 
 def audit_all(
     project: Project,
     request: AnalyzeRequest,
-    policy_for: Callable[[str], FunctionPolicy],
+    policy: Policy,
+    baselines: dict[str, AnalyzeResult],
     functions: list[str],
     baseline_path: Path | None,
     update_baseline: bool,
     config: Config,
-    fmt: OutputFormat | None,
-    output: Path | None,
-    top: int | None,
-    quiet: bool = False,
+    destination: Destination,
 ) -> None:
     """Every chosen function audited; the worst exit code of theirs."""
+    from dataclasses import replace
+
     from coldprof.audit.project import audit_project
     from coldprof.results.project import ProjectFunction, ProjectResult
 
-    progress = make_progress(output_format(fmt, output), output, quiet)
+    progress = destination.progress()
     try:
         result = audit_project(
             project,
             request,
-            policy_for,
+            lambda logical_id: policy.for_function(config, logical_id, baselines.get(logical_id)),
             functions,
             progress,
             baseline_path=str(baseline_path) if baseline_path and not update_baseline else None,
@@ -444,16 +450,8 @@ def audit_all(
         )
         write_baseline(baseline_path, saved)
         result = replace(result, notes=(*result.notes, f"wrote the baseline {baseline_path}"))
-    for entry in result.functions:
-        if entry.function_output.strip():
-            typer.echo(f"---- {entry.logical_id}: the function's output ----", err=True)
-            typer.echo(entry.function_output.rstrip(), err=True)
-            typer.echo("-------------------------------", err=True)
-    emit(result, fmt, output, top, quiet)
-    for entry in result.functions:
-        if entry.error:
-            typer.echo(f"coldprof: error: {entry.logical_id}: {entry.error}", err=True)
-            if entry.hint:
-                typer.echo(f"hint: {entry.hint}", err=True)
+    show_project_outputs(result.functions)
+    destination.emit(result)
+    show_project_errors(result.functions)
     if result.exit_code:
         raise typer.Exit(result.exit_code)

@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from coldprof.cli.app import app, fail
-from coldprof.errors import ColdprofError, UsageError
+from coldprof.errors import UsageError
 
 
-@app.command()
 def calibrate(
     remote_file: Annotated[
         Path, typer.Argument(metavar="REMOTE.json", help="A `coldprof remote` result.")
@@ -19,7 +17,7 @@ def calibrate(
     analyze_files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="ANALYZE.json...", help="`coldprof analyze` results of the same functions."
+            metavar="ANALYZE.json", help="`coldprof analyze` results of the same functions."
         ),
     ],
 ) -> None:
@@ -31,23 +29,20 @@ def calibrate(
     from coldprof.results.load import load_result
     from coldprof.results.remote import RemoteResult
 
-    try:
-        remote = load_result(remote_file)
-        if not isinstance(remote, RemoteResult):
-            raise UsageError(f"{remote_file}: not a remote result (it is {remote.kind})")
-        analyses = []
-        for path in analyze_files:
-            analysis = load_result(path)
-            if not isinstance(analysis, AnalyzeResult):
-                raise UsageError(f"{path}: not an analyze result (it is {analysis.kind})")
-            analyses.append(analysis)
-        found = account_adjustment(remote, analyses)
-        path = save_adjustment(found.adjustment, cache_root())
-    except ColdprofError as e:
-        fail(e)
+    remote = load_result(remote_file)
+    if not isinstance(remote, RemoteResult):
+        raise UsageError(f"{remote_file}: not a remote result (it is {remote.kind})")
+    analyses = []
+    for path in analyze_files:
+        analysis = load_result(path)
+        if not isinstance(analysis, AnalyzeResult):
+            raise UsageError(f"{path}: not an analyze result (it is {analysis.kind})")
+        analyses.append(analysis)
+    found = account_adjustment(remote, analyses)
+    saved = save_adjustment(found.adjustment, cache_root())
     for name, measured, estimated in found.matched:
         typer.echo(f"{name}: measured {measured:,.1f} ms, model {estimated:,.1f} ms")
     typer.echo(
         f"account adjustment ×{found.adjustment.factor:.2f} from {found.adjustment.functions} "
-        f"function(s); later estimates use it (stored in {path})"
+        f"function(s); later estimates use it (stored in {saved})"
     )

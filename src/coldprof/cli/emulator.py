@@ -7,16 +7,12 @@ from typing import Annotated
 
 import typer
 
-from coldprof.cli.app import app, fail
-from coldprof.errors import ColdprofError
-
 
 class InitCpuChoice(str, Enum):
     unthrottled = "unthrottled"
     proportional = "proportional"
 
 
-@app.command()
 def emulator(
     host: Annotated[
         str,
@@ -83,10 +79,7 @@ def emulator(
         on_log=log,
         require_auth=not no_auth,
     )
-    try:
-        url = local.start()
-    except ColdprofError as e:
-        fail(e)
+    url = local.start()
     previous = {
         signum: signal.signal(signum, lambda *_: stop.set())
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from coldprof.cli.app import FormatOption, OutputOption, app, emit, fail, make_progress
-from coldprof.errors import ColdprofError, UsageError
+from coldprof.cli.options import FormatOption, OutputOption
+from coldprof.cli.output import Destination
+from coldprof.errors import UsageError
 
 
 class GroupBy(str, Enum):
@@ -16,7 +17,6 @@ class GroupBy(str, Enum):
     memory = "memory"
 
 
-@app.command()
 def logs(
     function: Annotated[
         list[str] | None,
@@ -62,42 +62,39 @@ def logs(
     from coldprof.logs.read import read_logs
     from coldprof.logs.request import LogsRequest, parse_since, parse_time
 
-    try:
-        if since is not None and start is not None:
-            raise UsageError("pass --since or --start, not both")
-        if local and endpoint_url:
-            raise UsageError("pass --local or --endpoint-url, not both")
-        if local and all_functions:
-            raise UsageError("--all lists functions in AWS; with --local every kept log is read")
-        end_ms = parse_time(end, "--end") if end is not None else int(time.time() * 1000)
-        start_ms = parse_time(start, "--start") if start is not None else None
-        if since is not None:
-            start_ms = end_ms - parse_since(since)
-        request = LogsRequest(
-            functions=tuple(function or ()),
-            all_functions=all_functions,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            by=by.value if by else None,
-            region=region,
-            profile=profile,
-            endpoint_url=endpoint_url,
-            local=local,
-        )
-        from coldprof.aws.connection import Connection
-        from coldprof.aws.lambda_api import LambdaApi
-        from coldprof.render import OutputFormat
+    if since is not None and start is not None:
+        raise UsageError("pass --since or --start, not both")
+    if local and endpoint_url:
+        raise UsageError("pass --local or --endpoint-url, not both")
+    if local and all_functions:
+        raise UsageError("--all lists functions in AWS; with --local every kept log is read")
+    end_ms = parse_time(end, "--end") if end is not None else int(time.time() * 1000)
+    start_ms = parse_time(start, "--start") if start is not None else None
+    if since is not None:
+        start_ms = end_ms - parse_since(since)
+    request = LogsRequest(
+        functions=tuple(function or ()),
+        all_functions=all_functions,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        by=by.value if by else None,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+        local=local,
+    )
+    from coldprof.aws.connection import Connection
+    from coldprof.aws.lambda_api import LambdaApi
 
-        progress = make_progress(fmt or OutputFormat.table, output)
-        if local:
-            from coldprof.emulator.server import LocalLambda
+    destination = Destination(fmt, output)
+    progress = destination.progress()
+    if local:
+        from coldprof.emulator.server import LocalLambda
 
-            with LocalLambda() as url:
-                api = LambdaApi(Connection.from_options(region, None, url))
-                result = read_logs(request, api, progress)
-        else:
-            connection = Connection.from_options(region, profile, endpoint_url)
-            result = read_logs(request, LambdaApi(connection), progress)
-        emit(result, fmt, output)
-    except ColdprofError as e:
-        fail(e)
+        with LocalLambda() as url:
+            api = LambdaApi(Connection.from_options(region, None, url))
+            result = read_logs(request, api, progress)
+    else:
+        connection = Connection.from_options(region, profile, endpoint_url)
+        result = read_logs(request, LambdaApi(connection), progress)
+    destination.emit(result)

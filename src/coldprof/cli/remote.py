@@ -1,4 +1,4 @@
-"""The `coldprof remote` command."""
+"""The `coldprof remote` command: cold starts forced on Lambda across memory sizes, restored."""
 
 from __future__ import annotations
 
@@ -9,29 +9,27 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from coldprof.cli.app import (
+from coldprof.cli.options import (
     EnvOption,
     FollowSymlinksOption,
     FormatOption,
     LayerOption,
     OutputOption,
     ParameterOption,
-    app,
-    emit,
-    fail,
-    make_progress,
     parse_env,
 )
-from coldprof.errors import EXIT_FAILED, ColdprofError, UsageError
+from coldprof.cli.output import Destination
+from coldprof.errors import EXIT_FAILED, UsageError
 from coldprof.lambda_facts import DEFAULT_TIERS
 
 if TYPE_CHECKING:
-    from coldprof.results.remote import Estimate, FunctionResult
+    from coldprof.progress import Progress
+    from coldprof.remote.request import RemoteRequest
+    from coldprof.results.remote import Estimate, FunctionResult, RemoteResult
 
 DEFAULT_MEMORY = ",".join(map(str, DEFAULT_TIERS))
 
 
-@app.command()
 def remote(
     paths: Annotated[
         list[Path] | None,
@@ -111,61 +109,66 @@ def remote(
     """Force cold starts on a deployed function across memory sizes, then restore it exactly."""
     from coldprof.project import parse_parameters
     from coldprof.remote.request import RemoteRequest
-    from coldprof.remote.sweep import SweepInterrupted, sweep
+    from coldprof.remote.sweep import SweepInterrupted
 
-    try:
-        request = RemoteRequest(
-            arns=tuple(arn or ()),
-            paths=tuple(paths or ()),
-            memory_tiers=parse_memory(memory),
-            samples=samples,
-            warm=warm,
-            payload=read_payload(payload),
-            concurrency=concurrency,
-            region=region,
-            profile=profile,
-            endpoint_url=endpoint_url,
-            local=local,
-            role=role,
-            keep=keep,
-            architecture=architecture,
-            runtime=runtime,
-            handler=handler,
-            follow_symlinks=follow_symlinks,
-            env=parse_env(env),
-            layers=tuple(layer or ()),
-            function=function,
-            parameters=parse_parameters(parameter),
+    request = RemoteRequest(
+        arns=tuple(arn or ()),
+        paths=tuple(paths or ()),
+        memory_tiers=parse_memory(memory),
+        samples=samples,
+        warm=warm,
+        payload=read_payload(payload),
+        concurrency=concurrency,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url,
+        local=local,
+        role=role,
+        keep=keep,
+        architecture=architecture,
+        runtime=runtime,
+        handler=handler,
+        follow_symlinks=follow_symlinks,
+        env=parse_env(env),
+        layers=tuple(layer or ()),
+        function=function,
+        parameters=parse_parameters(parameter),
+    )
+    from coldprof.aws.connection import Connection
+
+    real_aws = not local and not Connection.from_options(region, profile, endpoint_url).is_local
+    if real_aws and not yes and not sys.stdin.isatty():
+        # Refuse before any call: nothing is read, changed or invoked.
+        raise UsageError(
+            "not invoking functions in AWS without a confirmation",
+            hint="pass --yes to confirm in scripts and CI, or --local for the emulator",
         )
-        from coldprof.aws.connection import Connection
-        from coldprof.render import OutputFormat
-
-        real_aws = not local and not Connection.from_options(region, profile, endpoint_url).is_local
-        if real_aws and not yes and not sys.stdin.isatty():
-            # Refuse before any call: nothing is read, changed or invoked.
-            raise UsageError(
-                "not invoking functions in AWS without a confirmation",
-                hint="pass --yes to confirm in scripts and CI, or --local for the emulator",
-            )
-
-        progress = make_progress(fmt or OutputFormat.table, output)
-        try:
-            result = sweep(request, progress, confirm=lambda e: _confirm(e, yes))
-            if local:
-                from coldprof.remote.estimate import with_estimates
-
-                result = with_estimates(result, request, progress)
-        finally:
-            progress.finish()
-        emit(result, fmt, output)
+    destination = Destination(fmt, output)
+    try:
+        result = _sweep(request, destination.progress(), yes)
     except SweepInterrupted as e:
         _report_interrupted(e.result.functions, e.signal_name)
-    except ColdprofError as e:
-        fail(e)
+    destination.emit(result)
     _report_problems(result.functions)
 
 
+def _sweep(request: RemoteRequest, progress: Progress, yes: bool) -> RemoteResult:
+    """The sweep, and on the embedded emulator what the model estimated for each tier."""
+    from coldprof.remote.sweep import sweep
+
+    try:
+        result = sweep(request, progress, confirm=lambda e: _confirm(e, yes))
+        if request.local:
+            from coldprof.remote.estimate import with_estimates
+
+            result = with_estimates(result, request, progress)
+    finally:
+        progress.finish()
+    return result
+
+
 def parse_memory(text: str) -> tuple[int, ...]:
+    """--memory 128,512,1769 → the tiers."""
     try:
         tiers = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
     except ValueError as e:
@@ -174,6 +177,7 @@ def parse_memory(text: str) -> tuple[int, ...]:
 
 
 def read_payload(text: str) -> bytes:
+    """--payload: the JSON itself, or @file."""
     if text.startswith("@"):
         path = Path(text[1:])
         try:

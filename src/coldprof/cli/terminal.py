@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class TerminalProgress:
+    """Progress as a bar that disappears when the step is done."""
+
     def __init__(self) -> None:
-        self._progress: Any = None
-        self._task: Any = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
 
     def start(self, description: str, total: int | None = None) -> None:
         from rich.console import Console
@@ -33,7 +38,7 @@ class TerminalProgress:
         self._task = self._progress.add_task(description, total=total)
 
     def advance(self, step: int = 1) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, step)
 
     def finish(self) -> None:
