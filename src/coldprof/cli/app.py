@@ -7,12 +7,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperGroup
 
 from coldprof import __version__
 from coldprof.cli.analyze import analyze
 from coldprof.cli.audit import audit
-from coldprof.cli.boundary import Guarded, run
+from coldprof.cli.boundary import ErrorBoundary, run
 from coldprof.cli.calibrate import calibrate
 from coldprof.cli.conventions import conventional
 from coldprof.cli.emulator import emulator
@@ -36,8 +35,9 @@ COMMANDS: dict[str, tuple[Callable[..., None], tuple[str, ...] | None]] = {
 }
 
 
-class _Group(TyperGroup):
-    """The root group: each command's parameters shown as conventions.py has them."""
+class _Group(ErrorBoundary):
+    """The root group: every command inside the error boundary, its parameters shown as
+    conventions.py has them."""
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         command = super().get_command(ctx, cmd_name)
@@ -58,7 +58,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 10_000},
 )
 for name, (command, _formats) in COMMANDS.items():
-    app.command(name, cls=Guarded)(command)
+    app.command(name)(command)
 
 
 def _version(value: bool) -> None:

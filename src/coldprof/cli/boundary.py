@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperGroup
 
 from coldprof.errors import EXIT_INTERNAL, ColdprofError
 
@@ -32,9 +32,10 @@ def fail(error: ColdprofError) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
-class Guarded(TyperCommand):
-    """A command run inside the boundary: coldprof's errors become their line and exit code;
-    anything unexpected is coldprof's own bug, exit 4, never 1 (findings) nor 3."""
+class ErrorBoundary(TyperGroup):
+    """The root group, around every command from the parsing of its options to its last line:
+    coldprof's errors become their line and exit code; anything unexpected is coldprof's own
+    bug, exit 4, never 1 (findings) nor 3."""
 
     def invoke(self, ctx: Context) -> Any:
         try:
@@ -53,7 +54,7 @@ class Guarded(TyperCommand):
                 raise  # click's usage errors (bad options), which typer reports as exit 2
             from coldprof.cli.crash import internal_error_lines  # off the start-up path
 
-            debug = bool(ctx.find_root().params.get("debug"))
+            debug = bool(ctx.params.get("debug"))
             for line in internal_error_lines(e, sys.argv[1:], debug):
                 typer.echo(line, err=True)
             raise typer.Exit(EXIT_INTERNAL) from e
