@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import coldprof_cmd
+from conftest import REPO, coldprof_cmd
 
 HEAVY = ("boto3", "botocore", "tabulate", "awslambdaric", "matplotlib", "yaml")
 
@@ -44,21 +45,20 @@ def test_unknown_option_is_usage_error() -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_a_reader_that_goes_away_is_exit_141_not_a_finding() -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", str(REPO / "reports" / "analyze-heavy_deps.json"), "--format", "json"),
+        ("analyze", "--help"),  # a command's own options are parsed inside the boundary too
+    ],
+)
+def test_a_reader_that_goes_away_is_exit_141_not_a_finding(args: tuple[str, ...]) -> None:
     """`coldprof report big.json | true`: exit 1 would read as findings to CI."""
-    import os
-    import subprocess
-
-    from conftest import REPO, coldprof_cmd
-
     read, write = os.pipe()
     os.close(read)  # the reader is gone before coldprof writes a byte
     try:
         done = subprocess.run(
-            coldprof_cmd(
-                "report", str(REPO / "reports" / "analyze-heavy_deps.json"), "--format", "json"
-            ),
-            stdout=write, stderr=subprocess.PIPE, text=True, timeout=60,
+            coldprof_cmd(*args), stdout=write, stderr=subprocess.PIPE, text=True, timeout=60
         )
     finally:
         os.close(write)
