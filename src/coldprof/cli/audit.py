@@ -266,16 +266,12 @@ def audit(
                 f"{len(project.functions)} functions",
                 hint="pick one with --function ID",
             )
-        if project is not None:
-            baselines = (
-                load_project_baseline(baseline_path)
-                if baseline_path is not None and not update_baseline
-                else {}
-            )
-            request = analyze_request(
+
+        def request_for(handler: str | None, function: str | None) -> AnalyzeRequest:
+            return analyze_request(
                 path,
-                handler=None,
-                function=None,
+                handler=handler,
+                function=function,
                 parameters=parameters,
                 runs=counted,
                 max_runs=max_runs,
@@ -288,9 +284,16 @@ def audit(
                 event=event,
                 installer=installer,
             )
+
+        if project is not None:
+            baselines = (
+                load_project_baseline(baseline_path)
+                if baseline_path is not None and not update_baseline
+                else {}
+            )
             audit_all(
                 project,
-                request,
+                request_for(None, None),
                 policy,
                 baselines,
                 functions,
@@ -303,26 +306,13 @@ def audit(
         previous = None
         if baseline_path is not None and not update_baseline:
             previous = load_baseline(baseline_path, functions[0] if functions else None)
-        request = analyze_request(
-            path,
-            handler=handler or (None if functions else config.get("handler")),
-            function=functions[0] if functions else None,
-            parameters=parameters,
-            runs=counted,
-            max_runs=max_runs,
-            build=build,
-            layer=layer,
-            env=env,
-            follow_symlinks=follow_symlinks,
-            bytecode_runs=bytecode_runs,
-            init_limit=init_limit,
-            event=event,
-            installer=installer,
+        request = request_for(
+            handler or (None if functions else config.get("handler")),
+            functions[0] if functions else None,
         )
         # The audit shows no lines: skip their traced cold start.
-        request = replace(request, lines=False)
         audited = audit_one(
-            request,
+            replace(request, lines=False),
             policy,
             config,
             bool(functions),
