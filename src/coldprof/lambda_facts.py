@@ -42,12 +42,6 @@ def runtime_sdk(runtime: str) -> tuple[str, str] | None:
     """(boto3, botocore) versions AWS published for a runtime such as "python3.9", or None."""
     return RUNTIME_SDK.get(runtime)
 
-
-def runtime_of(python_version: str) -> str:
-    """The runtime identifier for a Python version: "3.12.1" → "python3.12"."""
-    major, minor = python_version.split(".")[:2]
-    return f"python{major}.{minor}"
-
 # Memory: Lambda accepts 128 to 10,240 MB, in 1 MB steps; one full vCPU at 1,769 MB, and CPU in
 # proportion to memory (AWS Lambda Developer Guide, "Configuring Lambda function memory").
 MIN_MEMORY_MB = 128

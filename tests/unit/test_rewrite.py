@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sys
@@ -14,7 +15,13 @@ import pytest
 
 from coldprof.advisor.imports import module_imports
 from coldprof.advisor.rewrite import Deferral, defer_imports, plan_deferrals, rewritten_copy
-from coldprof.advisor.uses import name_uses
+from coldprof.advisor.uses import NameUse, find_uses, name_use
+
+
+def name_uses(source: str, names: list[str]) -> dict[str, NameUse]:
+    """Where ``source`` uses each of ``names``, as the advisor's planner asks it."""
+    finder = find_uses(ast.parse(source))
+    return {name: name_use(finder, name) for name in names}
 
 
 def verdicts(source: str, *names: str, module: str = "app") -> list[Deferral]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 
@@ -230,9 +229,3 @@ def name_use(finder: UseFinder, name: str) -> NameUse:
         ),
         global_in=tuple(sorted(f for f, scope in functions if scope.declares_global(name))),
     )
-
-
-def name_uses(source: str, names: Collection[str]) -> dict[str, NameUse]:
-    """Where ``source`` uses each of ``names`` (module-level imports themselves excluded)."""
-    finder = find_uses(ast.parse(source))
-    return {name: name_use(finder, name) for name in names}

@@ -204,10 +204,6 @@ class LimitSupport:
     memory: str  # how memory is limited (a cgroup, or the RSS watchdog)
     problems: tuple[str, ...]
 
-    @property
-    def cpu_limited(self) -> bool:
-        return self.cpu is not None
-
 
 class Cgroups:
     """The emulator's cgroups: found and probed once, one child group per environment."""
@@ -349,10 +345,6 @@ class EnvironmentLimits:
     def _exceeded(self) -> None:
         if self.on_memory_exceeded is not None:
             self.on_memory_exceeded()
-
-    @property
-    def cpu_limited(self) -> bool:
-        return self._cpu_dir is not None
 
     def oom_killed(self) -> bool:
         """True when the environment was killed for exceeding its memory (also after release)."""

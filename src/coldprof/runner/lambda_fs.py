@@ -20,7 +20,6 @@ from pathlib import Path
 LAMBDA = "lambda"  # private mount namespace: the package really is /var/task, read-only
 COPY = "copy"  # fallback: a read-only copy of the package and a TMPDIR per cold start
 HOST = "host"  # the directories as they are (the advisor's traced start, py-spy)
-MODES = (LAMBDA, COPY)
 FORCE_ENV = "COLDPROF_FILESYSTEM"  # "copy" forces the fallback; "lambda" refuses it
 
 TASK_ROOT = "/var/task"
@@ -108,15 +107,6 @@ os.execve(argv[0], argv, cfg["env"])
 
 class FilesystemError(Exception):
     """The private mount namespace could not be set up."""
-
-
-@dataclass(frozen=True)
-class Launch:
-    """A process started in Lambda's filesystem, with the moment its runtime was exec'd."""
-
-    proc: subprocess.Popen[bytes]
-    exec_at: float  # time.perf_counter() clock
-    setup_ms: float  # from spawn to exec: namespace set-up, not counted as init
 
 
 def launcher_command(

@@ -15,7 +15,6 @@ from coldprof.emulator.responses import Response
 
 TARGET_PREFIX = "Logs_20140328."
 CONTENT_TYPE = "application/x-amz-json-1.1"
-OPERATIONS = ("DescribeLogGroups", "DescribeLogStreams", "FilterLogEvents")
 # FilterLogEvents returns at most this many events a page (its documented maximum).
 MAX_EVENTS_PER_PAGE = 10_000
 MAX_GROUPS_PER_PAGE = 50
