@@ -173,7 +173,7 @@ def analyze_sections(
 
 
 def html(result: AnalyzeResult, top: int | None = None, **_options: Any) -> str:
-    # render/analyze.py re-exports this module's html
+    """The analyze page: the facts, the import icicle and the dependency table."""
     facts = [*headline(result), *first_invocation_facts(result)]
     body = [page_html.facts(facts), *analyze_sections(result, top)]
     return page_html.page(

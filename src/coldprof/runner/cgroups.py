@@ -280,7 +280,7 @@ class Cgroups:
 
 
 class EnvironmentLimits:
-    """One environment's CPU quota and memory ceiling (the ResourceLimits of environment.py).
+    """One environment's CPU quota and memory ceiling (runner.environment.ResourceLimits).
 
     CPU: memory/1769 of a core. By default init runs unthrottled, as Lambda is observed to
     do, and the quota applies from the end of init. Memory: a cgroup limit the kernel
