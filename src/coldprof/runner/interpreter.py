@@ -23,15 +23,8 @@ from coldprof.errors import BuildError, UsageError
 
 _VERSION_RE = re.compile(r"^(?:python)?(3\.\d+)$")
 
-# Run by the candidate interpreter with -S -I: what coldprof needs to know about it.
-_PROBE = """\
-import json, sys, sysconfig, importlib.machinery as m
-paths = sysconfig.get_paths()
-print(json.dumps({"executable": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3],
-    "stdlib": [paths["stdlib"], paths["platstdlib"]],
-    "extension_suffixes": list(m.EXTENSION_SUFFIXES),
-    "stdlib_module_names": sorted(getattr(sys, "stdlib_module_names", ()))}))
-"""
+# Run by the candidate interpreter with -S -I (isolated: no site, no script folder on sys.path).
+_PROBE = Path(__file__).resolve().parent / "child" / "interpreter_probe.py"
 
 
 class InterpreterNotFoundError(UsageError):
@@ -89,7 +82,7 @@ def probe(path: str) -> dict[str, Any] | None:
     """What an interpreter says about itself, or None when it does not run."""
     try:
         done = subprocess.run(
-            [path, "-S", "-I", "-c", _PROBE], capture_output=True, text=True, timeout=30
+            [path, "-S", "-I", str(_PROBE)], capture_output=True, text=True, timeout=30
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
