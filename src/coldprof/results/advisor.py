@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from coldprof.results.serial import JSONObject, fields_dict, optional_float
+
 # Where an analyze result's JSON keeps the advisor's report (after every other key, as ever).
 ADVISOR_KEY = "advisor"
 _OUTPUT_TAIL = 4000  # characters of a failed invocation's log kept in the report
@@ -58,18 +60,8 @@ class EventRun:
             return f"{self.error_type or 'Error'}: {self.error_message or ''}".rstrip(": ")
         return self.status
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "event": self.event,
-            "ok": self.ok,
-            "status": self.status,
-            "duration_ms": self.duration_ms,
-            "error_type": self.error_type,
-            "error_message": self.error_message,
-            "output": self.output,
-            "response_digest": self.response_digest,
-            "used": list(self.used),
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventRun:
@@ -106,17 +98,9 @@ class ImportSite:
     def where(self) -> str:
         return f"{self.file}:{self.line}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "statement": self.statement,
-            "imports": self.imports,
-            "module": self.module,
-            "functions": list(self.functions),
-            "movable": self.movable,
-            "reason": self.reason,
-        }
+    def to_dict(self) -> JSONObject:
+        keys = ("file", "line", "statement", "imports", "module", "functions", "movable", "reason")
+        return fields_dict(self, keys, movable=self.movable)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImportSite:
@@ -147,16 +131,8 @@ class Deferrable:
     def movable(self) -> bool:
         return bool(self.sites) and all(s.movable for s in self.sites)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "version": self.version,
-            "saving_ms": self.saving_ms,
-            "pulls": list(self.pulls),
-            "sites": [s.to_dict() for s in self.sites],
-            "fix": self.fix,
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Deferrable:
@@ -179,8 +155,8 @@ class KeptDependency:
     reason: str
     used_by: tuple[str, ...] = ()  # the events whose invocations ran its code
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "reason": self.reason, "used_by": list(self.used_by)}
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KeptDependency:
@@ -207,15 +183,14 @@ class FirstCallImport:
             f"{', '.join(self.used_by)}: {cost} moved from init to the first invocation"
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "import_ms": self.import_ms, "used_by": list(self.used_by)}
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FirstCallImport:
-        cost = data.get("import_ms")
         return cls(
             str(data.get("name", "")),
-            None if cost is None else float(cost),
+            optional_float(data, "import_ms"),
             tuple(data.get("used_by", ())),
         )
 
@@ -248,15 +223,8 @@ class InitSideEffects:
             )
         return found
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "network": list(self.network),
-            "dns": list(self.dns),
-            "subprocesses": list(self.subprocesses),
-            "file_opens": self.file_opens,
-            "module_file_opens": self.module_file_opens,
-            "other_files": list(self.other_files),
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InitSideEffects:
@@ -294,37 +262,19 @@ class Verification:
             return None
         return self.measured_ms / self.predicted_ms
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "deferred": list(self.deferred),
-            "rewrites": list(self.rewrites),
-            "skipped": list(self.skipped),
-            "predicted_ms": self.predicted_ms,
-            "measured_ms": self.measured_ms,
-            "original_init_ms": self.original_init_ms,
-            "rewritten_init_ms": self.rewritten_init_ms,
-            "runs": self.runs,
-            "still_imported": list(self.still_imported),
-            "behaviour": self.behaviour,
-            "note": self.note,
-            "original_samples": list(self.original_samples),
-            "rewritten_samples": list(self.rewritten_samples),
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verification:
-        def optional(key: str) -> float | None:
-            value = data.get(key)
-            return None if value is None else float(value)
-
         return cls(
             deferred=tuple(data.get("deferred", ())),
             rewrites=tuple(data.get("rewrites", ())),
             skipped=tuple(data.get("skipped", ())),
             predicted_ms=float(data.get("predicted_ms", 0.0)),
-            measured_ms=optional("measured_ms"),
+            measured_ms=optional_float(data, "measured_ms"),
             original_init_ms=float(data.get("original_init_ms", 0.0)),
-            rewritten_init_ms=optional("rewritten_init_ms"),
+            rewritten_init_ms=optional_float(data, "rewritten_init_ms"),
             runs=int(data.get("runs", 0)),
             still_imported=tuple(data.get("still_imported", ())),
             behaviour=str(data.get("behaviour", "")),
@@ -363,19 +313,8 @@ class AdvisorReport:
         ]
         return lines + self.side_effects.findings
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tracer": self.tracer,
-            "python": self.python,
-            "events": [e.to_dict() for e in self.events],
-            "deferrable": [d.to_dict() for d in self.deferrable],
-            "total_saving_ms": self.total_saving_ms,
-            "kept": [k.to_dict() for k in self.kept],
-            "side_effects": self.side_effects.to_dict(),
-            "verification": self.verification.to_dict() if self.verification else None,
-            "notes": list(self.notes),
-            "first_call": [f.to_dict() for f in self.first_call],
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AdvisorReport:

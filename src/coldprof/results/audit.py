@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from coldprof.results.analyze import AnalyzeResult
+from coldprof.results.serial import JSONObject, fields_dict, optional_float, optional_int
 
 # The audit's own JSON schema; an audit embeds analyze results, which carry theirs.
 SCHEMA_VERSION = 1
@@ -24,25 +25,15 @@ class Budgets:
     max_regression_pct: float = DEFAULT_REGRESSION_PCT
     min_regression_ms: float = DEFAULT_MIN_REGRESSION_MS
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "max_init_ms": self.max_init_ms,
-            "max_dependency_ms": self.max_dependency_ms,
-            "max_package_mb": self.max_package_mb,
-            "max_regression_pct": self.max_regression_pct,
-            "min_regression_ms": self.min_regression_ms,
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Budgets:
-        def optional(key: str) -> float | None:
-            value = data.get(key)
-            return None if value is None else float(value)
-
         return cls(
-            max_init_ms=optional("max_init_ms"),
-            max_dependency_ms=optional("max_dependency_ms"),
-            max_package_mb=optional("max_package_mb"),
+            max_init_ms=optional_float(data, "max_init_ms"),
+            max_dependency_ms=optional_float(data, "max_dependency_ms"),
+            max_package_mb=optional_float(data, "max_package_mb"),
             max_regression_pct=float(data.get("max_regression_pct", DEFAULT_REGRESSION_PCT)),
             min_regression_ms=float(data.get("min_regression_ms", DEFAULT_MIN_REGRESSION_MS)),
         )
@@ -74,19 +65,14 @@ class Delta:
     def pct(self) -> float | None:
         return None if self.before <= 0 else round(self.change / self.before * 100, 1)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "before": self.before,
-            "after": self.after,
-            "change": self.change,
-            "pct": self.pct,
-            "threshold_ms": self.threshold_ms,
-            "noise_judged": self.noise_judged,
-            "verdict": self.verdict,
-            "p_value": self.p_value,
-            "paired_ms": self.paired_ms,
-            "ci95": list(self.ci95) if self.ci95 else None,
-        }
+    # The saved order, the computed change and pct among the fields.
+    _KEYS = (
+        "before", "after", "change", "pct", "threshold_ms", "noise_judged", "verdict", "p_value",
+        "paired_ms", "ci95",
+    )  # fmt: skip
+
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self, self._KEYS, change=self.change, pct=self.pct)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Delta:
@@ -96,8 +82,8 @@ class Delta:
             threshold_ms=float(data.get("threshold_ms", 0)),
             noise_judged=bool(data.get("noise_judged", False)),
             verdict=str(data.get("verdict", "same")),
-            p_value=None if data.get("p_value") is None else float(data["p_value"]),
-            paired_ms=None if data.get("paired_ms") is None else float(data["paired_ms"]),
+            p_value=optional_float(data, "p_value"),
+            paired_ms=optional_float(data, "paired_ms"),
             ci95=(float(data["ci95"][0]), float(data["ci95"][1])) if data.get("ci95") else None,
         )
 
@@ -126,23 +112,8 @@ class DependencyChange:
     def unzipped_change(self) -> int:
         return self.unzipped_bytes_after - self.unzipped_bytes_before
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "status": self.status,
-            "self_ms": self.self_ms.to_dict(),
-            "inclusive_ms": self.inclusive_ms.to_dict(),
-            "version_before": self.version_before,
-            "version_after": self.version_after,
-            "unzipped_bytes_before": self.unzipped_bytes_before,
-            "unzipped_bytes_after": self.unzipped_bytes_after,
-            "zipped_bytes_before": self.zipped_bytes_before,
-            "zipped_bytes_after": self.zipped_bytes_after,
-            "modules_before": self.modules_before,
-            "modules_after": self.modules_after,
-            "pulled_in_by": self.pulled_in_by,
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DependencyChange:
@@ -181,37 +152,22 @@ class Finding:
     file: str | None = None
     line: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "subject": self.subject,
-            "message": self.message,
-            "measured": self.measured,
-            "limit": self.limit,
-            "baseline": self.baseline,
-            "unit": self.unit,
-            "pulled_in": list(self.pulled_in),
-            "file": self.file,
-            "line": self.line,
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
-        def optional(key: str) -> float | None:
-            value = data.get(key)
-            return None if value is None else float(value)
-
         return cls(
             rule=str(data.get("rule", "")),
             subject=str(data.get("subject", "")),
             message=str(data.get("message", "")),
             measured=float(data.get("measured", 0)),
-            limit=optional("limit"),
-            baseline=optional("baseline"),
+            limit=optional_float(data, "limit"),
+            baseline=optional_float(data, "baseline"),
             unit=str(data.get("unit", "ms")),
             pulled_in=tuple(str(n) for n in data.get("pulled_in", ())),
             file=data.get("file"),
-            line=None if data.get("line") is None else int(data["line"]),
+            line=optional_int(data, "line"),
         )
 
 
@@ -224,13 +180,8 @@ class Drift:
     before_ms: float
     after_ms: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "factor": self.factor,
-            "control": self.control,
-            "before_ms": self.before_ms,
-            "after_ms": self.after_ms,
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Drift:
@@ -268,24 +219,15 @@ class AuditResult:
     def ok(self) -> bool:
         return not self.findings
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": self.schema_version,
-            "kind": self.kind,
-            "ok": self.ok,
-            "findings": [f.to_dict() for f in self.findings],
-            "notes": list(self.notes),
-            "budgets": self.budgets.to_dict(),
-            "config_path": self.config_path,
-            "baseline_path": self.baseline_path,
-            "base_ref": self.base_ref,
-            "base_commit": self.base_commit,
-            "init": self.init.to_dict() if self.init else None,
-            "changes": [c.to_dict() for c in self.changes],
-            "drift": self.drift.to_dict() if self.drift else None,
-            "result": self.result.to_dict(),
-            "baseline": self.baseline.to_dict() if self.baseline else None,
-        }
+    # The saved order: the verdict first, the analyze results it rests on last.
+    _KEYS = (
+        "schema_version", "kind", "ok", "findings", "notes", "budgets", "config_path",
+        "baseline_path", "base_ref", "base_commit", "init", "changes", "drift", "result",
+        "baseline",
+    )  # fmt: skip
+
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self, self._KEYS, kind=self.kind, ok=self.ok)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuditResult:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coldprof import stats
+from coldprof.results.serial import JSONObject, JSONValue, fields_dict, optional_float
 
 # The version of the logs result's JSON; `from_dict` reads every version up to it.
 SCHEMA_VERSION = 1
@@ -30,8 +31,8 @@ class Percentiles:
             round(max(values), 3),
         )
 
-    def to_dict(self) -> dict[str, float]:
-        return {"p50": self.p50, "p90": self.p90, "p99": self.p99, "max": self.max}
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Percentiles | None:
@@ -61,37 +62,32 @@ class LogStats:
     def cold_start_rate(self) -> float:
         return self.cold_starts / self.invocations if self.invocations else 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "invocations": self.invocations,
-            "cold_starts": self.cold_starts,
-            "cold_start_rate": round(self.cold_start_rate, 6),
-            "restores": self.restores,
-            "init_ms": self.init_ms.to_dict() if self.init_ms else None,
-            "restore_ms": self.restore_ms.to_dict() if self.restore_ms else None,
-            "warm_duration_p50_ms": self.warm_duration_p50_ms,
-            "cold_duration_p50_ms": self.cold_duration_p50_ms,
-            "failed_inits": dict(self.failed_inits),
-            "memory_sizes": list(self.memory_sizes),
-            "versions": list(self.versions),
-            "init_billed_gb_seconds": self.init_billed_gb_seconds,
-            "init_usd_per_month": self.init_usd_per_month,
-        }
+    # The saved order, the rate computed from the counts beside them.
+    _KEYS = (
+        "invocations", "cold_starts", "cold_start_rate", "restores", "init_ms", "restore_ms",
+        "warm_duration_p50_ms", "cold_duration_p50_ms", "failed_inits", "memory_sizes", "versions",
+        "init_billed_gb_seconds", "init_usd_per_month",
+    )  # fmt: skip
+
+    def to_dict(self) -> JSONObject:
+        failed_inits: JSONObject = dict(self.failed_inits)
+        return fields_dict(
+            self,
+            self._KEYS,
+            cold_start_rate=round(self.cold_start_rate, 6),
+            failed_inits=failed_inits,
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LogStats:
-        def number(key: str) -> float | None:
-            value = data.get(key)
-            return None if value is None else float(value)
-
         return cls(
             invocations=int(data.get("invocations", 0)),
             cold_starts=int(data.get("cold_starts", 0)),
             restores=int(data.get("restores", 0)),
             init_ms=Percentiles.from_dict(data.get("init_ms")),
             restore_ms=Percentiles.from_dict(data.get("restore_ms")),
-            warm_duration_p50_ms=number("warm_duration_p50_ms"),
-            cold_duration_p50_ms=number("cold_duration_p50_ms"),
+            warm_duration_p50_ms=optional_float(data, "warm_duration_p50_ms"),
+            cold_duration_p50_ms=optional_float(data, "cold_duration_p50_ms"),
             failed_inits={str(k): int(v) for k, v in (data.get("failed_inits") or {}).items()},
             memory_sizes=tuple(int(m) for m in data.get("memory_sizes", ())),
             versions=tuple(str(v) for v in data.get("versions", ())),
@@ -111,14 +107,13 @@ class FunctionLogs:
     groups: tuple[tuple[str, LogStats], ...] = ()  # (version or memory, its stats)
     note: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
+        # The function's figures sit beside its name; each group's beside its key.
+        groups: list[JSONValue] = [{"key": key, **value.to_dict()} for key, value in self.groups]
         return {
-            "name": self.name,
-            "log_group": self.log_group,
-            "architecture": self.architecture,
+            **fields_dict(self, ("name", "log_group", "architecture")),
             **self.stats.to_dict(),
-            "groups": [{"key": key, **value.to_dict()} for key, value in self.groups],
-            "note": self.note,
+            **fields_dict(self, ("groups", "note"), groups=groups),
         }
 
     @classmethod
@@ -150,17 +145,11 @@ class LogsResult:
     def window_days(self) -> float:
         return (self.end_ms - self.start_ms) / 86_400_000
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": self.schema_version,
-            "kind": self.kind,
-            "start_ms": self.start_ms,
-            "end_ms": self.end_ms,
-            "source": self.source,
-            "by": self.by,
-            "functions": [f.to_dict() for f in self.functions],
-            "notes": list(self.notes),
-        }
+    # The saved order: the schema's version and kind first.
+    _KEYS = ("schema_version", "kind", "start_ms", "end_ms", "source", "by", "functions", "notes")
+
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self, self._KEYS)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LogsResult:

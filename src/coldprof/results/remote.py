@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from coldprof.results.serial import JSONObject, encode, fields_dict, optional_int
+
 if TYPE_CHECKING:
     from coldprof.aws.report import InvokeReport
 
@@ -65,21 +67,14 @@ class Sample:
             billed_restore_ms=report.billed_restore_ms,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "init_ms": self.init_ms,
-            "duration_ms": self.duration_ms,
-            "billed_ms": self.billed_ms,
-            "max_memory_mb": self.max_memory_mb,
-            "request_id": self.request_id,
-        }
+    def to_dict(self) -> JSONObject:
+        # SnapStart's and a retried init's keys only where they apply, as the files have them.
+        keys = ["init_ms", "duration_ms", "billed_ms", "max_memory_mb", "request_id"]
         if self.restore_ms is not None:
-            data["restore_ms"] = self.restore_ms
-            data["billed_restore_ms"] = self.billed_restore_ms
+            keys += ["restore_ms", "billed_restore_ms"]
         if self.failed_init_status is not None:
-            data["failed_init_status"] = self.failed_init_status
-            data["failed_init_ms"] = self.failed_init_ms
-        return data
+            keys += ["failed_init_status", "failed_init_ms"]
+        return fields_dict(self, keys)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Sample:
@@ -106,14 +101,8 @@ class InvokeFailure:
     request_id: str | None = None
     init_ms: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "phase": self.phase,
-            "error_type": self.error_type,
-            "message": self.message,
-            "request_id": self.request_id,
-            "init_ms": self.init_ms,
-        }
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InvokeFailure:
@@ -145,24 +134,24 @@ class TierResult:
     retried: tuple[Sample, ...] = ()  # cold starts whose init failed and was retried in the invoke
     retried_penalty_ms: float | None = None  # their median cold penalty, the failed init included
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "memory_mb": self.memory_mb,
-            "cold": [s.to_dict() for s in self.cold],
-            "warm": [s.to_dict() for s in self.warm],
-            "retried": [s.to_dict() for s in self.retried],
-            "retried_cold_penalty_ms": self.retried_penalty_ms,
-            "init_ms": {"median": self.init_median_ms, "p90": self.init_p90_ms},
-            "warm_duration_ms": {"median": self.warm_median_ms},
-            "cold_penalty_ms": self.cold_penalty_ms,
-            "cost_usd_per_million": {
+    # The saved order; the medians and costs are grouped under the keys the files use.
+    _KEYS = (
+        "memory_mb", "cold", "warm", "retried", "retried_cold_penalty_ms", "init_ms",
+        "warm_duration_ms", "cold_penalty_ms", "cost_usd_per_million", "failures", "error", "notes",
+    )  # fmt: skip
+
+    def to_dict(self) -> JSONObject:
+        return fields_dict(
+            self,
+            self._KEYS,
+            retried_cold_penalty_ms=self.retried_penalty_ms,
+            init_ms={"median": self.init_median_ms, "p90": self.init_p90_ms},
+            warm_duration_ms={"median": self.warm_median_ms},
+            cost_usd_per_million={
                 "cold": self.cost_cold_usd_per_million,
                 "warm": self.cost_warm_usd_per_million,
             },
-            "failures": [f.to_dict() for f in self.failures],
-            "error": self.error,
-            "notes": list(self.notes),
-        }
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TierResult:
@@ -226,35 +215,20 @@ class FunctionResult:
             or any(not t.cold for t in self.tiers)
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "arn": self.arn,
-            "name": self.name,
-            "runtime": self.runtime,
-            "architecture": self.architecture,
-            "package_type": self.package_type,
-            "code_size_bytes": self.code_size_bytes,
-            "package_unzipped_bytes": self.package_unzipped_bytes,
-            "original_memory_mb": self.original_memory_mb,
-            "environment_names": list(self.environment_names),
-            "restored": self.restored,
-            "restore_command": self.restore_command,
-            "source_path": self.source_path,
-            "deployed": self.deployed,
-            "deleted": self.deleted,
-            "delete_command": self.delete_command,
-            "tiers": [t.to_dict() for t in self.tiers],
-            "recommended_memory_mb": self.recommended_memory_mb,
-            "recommendation": self.recommendation,
-            "error": self.error,
-            "lambda_estimate": dict(self.lambda_estimate) if self.lambda_estimate else None,
-            "python": self.python,
-        }
+    # The saved order (the dataclass's order is its constructor's).
+    _KEYS = (
+        "arn", "name", "runtime", "architecture", "package_type", "code_size_bytes",
+        "package_unzipped_bytes", "original_memory_mb", "environment_names", "restored",
+        "restore_command", "source_path", "deployed", "deleted", "delete_command", "tiers",
+        "recommended_memory_mb", "recommendation", "error", "lambda_estimate", "python",
+    )  # fmt: skip
+
+    def to_dict(self) -> JSONObject:
+        estimate = dict(self.lambda_estimate) if self.lambda_estimate else None
+        return fields_dict(self, self._KEYS, lambda_estimate=estimate)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FunctionResult:
-        unzipped = data.get("package_unzipped_bytes")
-        recommended = data.get("recommended_memory_mb")
         return cls(
             arn=str(data.get("arn", "")),
             name=str(data.get("name", "")),
@@ -266,13 +240,13 @@ class FunctionResult:
             restored=bool(data.get("restored", False)),
             tiers=tuple(TierResult.from_dict(t) for t in data.get("tiers", ())),
             environment_names=tuple(str(n) for n in data.get("environment_names", ())),
-            package_unzipped_bytes=int(unzipped) if unzipped is not None else None,
+            package_unzipped_bytes=optional_int(data, "package_unzipped_bytes"),
             source_path=data.get("source_path"),
             deployed=bool(data.get("deployed", False)),
             deleted=data.get("deleted"),
             restore_command=data.get("restore_command"),
             delete_command=data.get("delete_command"),
-            recommended_memory_mb=int(recommended) if recommended is not None else None,
+            recommended_memory_mb=optional_int(data, "recommended_memory_mb"),
             recommendation=data.get("recommendation"),
             error=data.get("error"),
             lambda_estimate=data.get("lambda_estimate") or None,
@@ -294,18 +268,11 @@ class Relation:
     slope: float | None
     caveat: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "x": self.x,
-            "y": self.y,
-            "controls_for": self.controls_for,
-            "n": self.n,
-            "groups": self.groups,
-            "spearman": self.spearman,
-            "slope": self.slope,
-            "slope_unit": self.slope_unit,
-            "caveat": self.caveat,
-        }
+    # The saved order (the dataclass's order is its constructor's).
+    _KEYS = ("x", "y", "controls_for", "n", "groups", "spearman", "slope", "slope_unit", "caveat")
+
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self, self._KEYS)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Relation:
@@ -343,10 +310,8 @@ class Correlation:
     def relations(self) -> list[tuple[str, Relation]]:
         return [(name, getattr(self, name)) for name in RELATION_NAMES]
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"package_size_measure": self.package_size_measure}
-        data.update({name: relation.to_dict() for name, relation in self.relations()})
-        return data
+    def to_dict(self) -> JSONObject:
+        return fields_dict(self, ("package_size_measure", *RELATION_NAMES))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Correlation:
@@ -385,24 +350,20 @@ class RemoteResult:
     def failed(self) -> bool:
         return any(f.failed for f in self.functions)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": self.schema_version,
-            "kind": self.kind,
-            "created_at": self.created_at,
-            "local": self.local,
-            "endpoint_url": self.endpoint_url,
-            "settings": {
-                "memory_mb": list(self.memory_tiers),
-                "samples": self.samples,
-                "warm": self.warm,
-                "concurrency": self.concurrency,
-            },
-            "interrupted": self.interrupted,
-            "runtime_client": self.runtime_client,
-            "functions": [f.to_dict() for f in self.functions],
-            "correlation": self.correlation.to_dict(),
+    # The saved order: what the sweep was, then what it found.
+    _KEYS = (
+        "schema_version", "kind", "created_at", "local", "endpoint_url", "settings", "interrupted",
+        "runtime_client", "functions", "correlation",
+    )  # fmt: skip
+
+    def to_dict(self) -> JSONObject:
+        settings: JSONObject = {
+            "memory_mb": encode(self.memory_tiers),
+            "samples": self.samples,
+            "warm": self.warm,
+            "concurrency": self.concurrency,
         }
+        return fields_dict(self, self._KEYS, kind=self.kind, settings=settings)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RemoteResult:
