@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from coldprof.audit.core import audit
+from coldprof.audit.judge import judge
 from coldprof.errors import EXIT_FINDINGS, EXIT_OK
 from coldprof.measure.analyze import AnalyzeRequest
 from coldprof.measure.project import analyze_one, each_function
@@ -64,16 +64,12 @@ def _audit_one(
             analyzed.hint,
             analyzed.function_output,
         )
-    audited = audit(
+    audited = judge(
         result,
         policy.budgets,
         policy.baseline,
+        policy.fail_on_deferrable_ms,
         baseline_path=baseline_path if policy.baseline is not None else None,
         config_path=config_path,
     )
-    if policy.fail_on_deferrable_ms is not None:
-        from coldprof.audit.deferrable import deferrable_audit_findings
-
-        deferrable = deferrable_audit_findings(result, policy.fail_on_deferrable_ms)
-        audited = replace(audited, findings=(*audited.findings, *deferrable))
     return FunctionOutcome(logical_id, audited, EXIT_OK if audited.ok else EXIT_FINDINGS)

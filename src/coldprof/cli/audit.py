@@ -285,6 +285,7 @@ def audit(
                 installer=installer,
             )
 
+        # An audit shows no lines: neither path runs their traced cold start.
         if project is not None:
             baselines = (
                 load_project_baseline(baseline_path)
@@ -293,7 +294,7 @@ def audit(
             )
             audit_all(
                 project,
-                request_for(None, None),
+                replace(request_for(None, None), lines=False),
                 policy,
                 baselines,
                 functions,
@@ -310,7 +311,6 @@ def audit(
             handler or (None if functions else config.get("handler")),
             functions[0] if functions else None,
         )
-        # The audit shows no lines: skip their traced cold start.
         audited = audit_one(
             replace(request, lines=False),
             policy,
@@ -345,10 +345,9 @@ def audit_one(
     from dataclasses import replace
 
     from coldprof.audit.baseline import check_comparable
-    from coldprof.audit.core import audit as run_audit
+    from coldprof.audit.judge import judge
     from coldprof.measure.analyze import analyze as run_analyze
     from coldprof.measure.analyze import planned_python
-    from coldprof.measure.importsite import with_locations
 
     if previous is not None:
         # Refuse before spending a minute on cold starts that cannot be compared, on the
@@ -378,21 +377,16 @@ def audit_one(
         config = config.for_function(result.declared.logical_id)
         budgets = policy.budgets(config)
         deferrable_ms = policy.deferrable_ms(config)
-    audited = run_audit(
+    audited = judge(
         result,
         budgets,
         previous,
+        deferrable_ms,
         baseline_path=str(baseline_path) if previous is not None and base is None else None,
         config_path=str(config.path) if config.path and config.values else None,
         base_ref=base,
         base_commit=base_commit,
     )
-    if deferrable_ms is not None:
-        from coldprof.audit.deferrable import deferrable_audit_findings
-
-        deferrable = deferrable_audit_findings(result, deferrable_ms)
-        audited = replace(audited, findings=(*audited.findings, *deferrable))
-    audited = replace(audited, findings=with_locations(audited.findings, result))
     if update_baseline and baseline_path is not None:
         write_baseline(baseline_path, result)
         audited = replace(audited, notes=(*audited.notes, f"wrote the baseline {baseline_path}"))
