@@ -131,6 +131,12 @@ def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepar
         source, task_root, python, runtime, request.layers, request.env, request.init_limit_s
     )
     request = replace(request, layers=spec.layers)
+    copy_reason = None
+    if mode == lambda_fs.LAMBDA:
+        # Now that the folders are known: ones Lambda's filesystem would hide need the copy.
+        folders = (task_root, spec.runtime_dir, *spec.layers)
+        mode = lambda_fs.choose_mode(request.filesystem, folders)
+        copy_reason = lambda_fs.hidden_folder(folders)
     layer_dirs = [p for layer in spec.layers for p in layer_paths(layer, python.minor)]
     attribution = Attribution(
         task_root, layer_dirs, spec.runtime_dir, stdlib_dirs=tuple(map(Path, python.stdlib))
@@ -152,6 +158,7 @@ def prepare(request: AnalyzeRequest, progress: Progress | None = None) -> Prepar
         request.page_cache,
         tuple(build_notes),
         build_installer(task_root) if task_root != source.path else None,
+        filesystem_reason=copy_reason,
     )
     return Prepared(
         source,

@@ -23,6 +23,8 @@ class RunInfo:
     page_cache: str
     build_notes: Sequence[str]
     installer: str | None = None  # what built the package, when it was built
+    # Why the cold starts ran on copies though the kernel allows Lambda's filesystem.
+    filesystem_reason: str | None = None
 
     def apply(self, result: AnalyzeResult, starts: Sequence[ColdStart]) -> AnalyzeResult:
         declared = self.declared
@@ -33,7 +35,7 @@ class RunInfo:
                 f"{self.python.version} ({self.python.origin})"
             )
         if self.filesystem == lambda_fs.COPY:
-            notes.append(lambda_fs.COPY_CAVEAT)
+            notes.append(lambda_fs.copy_caveat(self.filesystem_reason))
         if self.page_cache == "cold":
             notes.append(
                 "page cache: cold (package and layer files evicted before each cold start, "

@@ -211,7 +211,7 @@ def environment_lines(result: AnalyzeResult) -> list[str]:
         return []  # a result saved before coldprof recorded these
     where = {
         "lambda": "Lambda's (/var/task read-only, layers at /opt, an empty /tmp each)",
-        "copy": "a read-only copy (no mount namespace here)",
+        "copy": "a read-only copy, not Lambda's (a note says why)",
         "host": "the folders as they are",
     }.get(result.filesystem, result.filesystem)
     cache = f"page cache {result.page_cache}"

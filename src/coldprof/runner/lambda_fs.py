@@ -34,6 +34,13 @@ COPY_CAVEAT = (
     "which root ignores; /tmp is the machine's, with TMPDIR set to an empty folder per cold start"
 )
 
+
+def copy_caveat(reason: str | None) -> str:
+    """COPY_CAVEAT, with why the copy was used when it was not the kernel's refusal."""
+    if reason is None:
+        return COPY_CAVEAT
+    return COPY_CAVEAT.replace("the kernel refused a private mount namespace", reason, 1)
+
 # Run by coldprof's own interpreter (-S -I) before the function's: enter a private mount
 # namespace (and a user namespace when not root), lay out Lambda's directories, then tell the
 # parent the monotonic time and exec the runtime. The parent times init from that moment, so
@@ -192,6 +199,31 @@ def hidden_host_path() -> str | None:
     return None
 
 
+def _under(path: str, roots: Iterable[str]) -> str | None:
+    return next((r for r in roots if path == r or path.startswith(r + os.sep)), None)
+
+
+def hidden_folder(folders: Iterable[Path]) -> str | None:
+    """Why Lambda's filesystem cannot hold these folders (the package, the runtime directory,
+    the layers), or None. The launcher lays a fresh /var first and then mounts each folder from
+    where it is, so a folder under /var is gone by then (a Jenkins workspace in /var/lib); and
+    a link inside a folder is followed only when the function runs, after /tmp and /opt are
+    replaced too (a local layer's python/ links to the project, which may be in /tmp)."""
+    for folder in folders:
+        real = os.path.realpath(folder)
+        root = _under(real, ("/var",))
+        links: list[Path] = []
+        with contextlib.suppress(OSError):
+            links = [child for child in folder.iterdir() if child.is_symlink()]
+        for link in links:
+            if root is None:
+                real = os.path.realpath(link)
+                root = _under(real, REPLACED)
+        if root is not None:
+            return f"{real} is under {root}, which Lambda's filesystem lays over the host's"
+    return None
+
+
 @functools.lru_cache(maxsize=1)
 def namespace_refusal() -> str | None:
     """None when this kernel lets coldprof lay out Lambda's filesystem, else why not."""
@@ -227,9 +259,10 @@ def namespace_refusal() -> str | None:
     return None
 
 
-def choose_mode(requested: str | None = None) -> str:
-    """ "lambda" where the kernel allows it, else "copy"; COLDPROF_FILESYSTEM or ``requested``
-    may force "copy". Asking for "lambda" where it is refused is an error, not a fallback."""
+def choose_mode(requested: str | None = None, folders: Iterable[Path] = ()) -> str:
+    """ "lambda" where the kernel allows it and ``folders`` can be laid out in it (see
+    hidden_folder), else "copy"; COLDPROF_FILESYSTEM or ``requested`` may force "copy". Asking
+    for "lambda" where it is refused is an error, not a fallback."""
     from coldprof.errors import UsageError
 
     wanted = (requested or os.environ.get(FORCE_ENV, "")).strip().lower() or None
@@ -237,7 +270,7 @@ def choose_mode(requested: str | None = None) -> str:
         raise UsageError(f"{FORCE_ENV}={wanted}: expected lambda or copy")
     if wanted == COPY:
         return COPY
-    refusal = namespace_refusal()
+    refusal = namespace_refusal() or hidden_folder(folders)
     if refusal is None:
         return LAMBDA
     if wanted == LAMBDA:
