@@ -63,7 +63,9 @@ class EnvironmentPool:
         self.registry = registry
         self.runtimes = runtimes
         self.on_log = on_log
-        self.filesystem = lambda_fs.choose_mode()
+        # The code is unpacked in the registry's folder and the runtime directories sit beside
+        # coldprof's own: where Lambda's filesystem would hide them (under /var), copies run.
+        self.filesystem = lambda_fs.choose_mode(None, (registry.workdir, runtimes.runtime_dir))
         self.cgroups = Cgroups(enabled=options.cgroups)
         self._lock = registry.lock
         self._functions: dict[Function, _FunctionEnvironments] = {}
